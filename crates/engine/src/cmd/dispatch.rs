@@ -1,0 +1,260 @@
+//! The one request path: look the command up, run the table-driven checks (arity, subcommand,
+//! authentication), lock the shards of its keys, run the handler, then record what happened
+//! (propagation, keyspace hit counters, command stats, slow log). Handlers never see a request
+//! that failed these checks, and nothing about a command is checked twice.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use flint_protocol::ReplyWriter;
+
+use crate::cmd::{flags, Command};
+use crate::ctx::{Action, Ctx, DbView};
+use crate::engine::{unix_ms, Engine, SlowEntry};
+use crate::error::Error;
+use crate::session::{ReplyMode, Session};
+use crate::stats::Stats;
+
+/// Redis trims slow log arguments to this many, and each to this many bytes.
+const SLOWLOG_MAX_ARGS: usize = 32;
+const SLOWLOG_MAX_ARG_LEN: usize = 128;
+
+impl Engine {
+    /// Runs one command for `sess`, writing its reply into `out`. Returns what the connection
+    /// must do besides sending the reply, if anything.
+    pub fn execute(
+        &self,
+        sess: &mut Session,
+        args: &[Bytes],
+        out: &mut ReplyWriter,
+    ) -> Option<Action> {
+        let name = args.first()?;
+        let mark = out.len();
+        let action = self.execute_inner(sess, args, out, name);
+        // CLIENT REPLY OFF/SKIP: the reply was written, now discard it.
+        match sess.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off => out.truncate(mark),
+            ReplyMode::SkipThis => {
+                out.truncate(mark);
+                sess.reply_mode = ReplyMode::On;
+            }
+            ReplyMode::Skip => sess.reply_mode = ReplyMode::SkipThis,
+        }
+        action
+    }
+
+    fn execute_inner(
+        &self,
+        sess: &mut Session,
+        args: &[Bytes],
+        out: &mut ReplyWriter,
+        name: &Bytes,
+    ) -> Option<Action> {
+        Stats::add(&self.stats.total_commands_processed, 1);
+        let Some(mut cmd) = self.commands.get(name) else {
+            self.reject(out, &unknown_command(args));
+            return None;
+        };
+        if !cmd.subs.is_empty() && args.len() >= 2 {
+            let sub = args[1].to_ascii_lowercase();
+            match std::str::from_utf8(&sub).ok().and_then(|s| cmd.subs.get(s)) {
+                Some(s) => cmd = s,
+                None => {
+                    cmd.stats
+                        .rejected
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let e = Error::UnknownSubcommand(
+                        String::from_utf8_lossy(&args[1][..args[1].len().min(128)]).into_owned(),
+                        cmd.def.name.to_ascii_uppercase(),
+                    );
+                    self.reject(out, &e);
+                    return None;
+                }
+            }
+        }
+        let arity = cmd.def.arity;
+        let n = args.len() as i32;
+        if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+            cmd.stats
+                .rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.reject(out, &Error::WrongArity(cmd.full_name.clone()));
+            return None;
+        }
+        if !sess.authenticated && !cmd.has(flags::NO_AUTH) {
+            cmd.stats
+                .rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.reject(out, &Error::NoAuth);
+            return None;
+        }
+        self.run(cmd, sess, args, out)
+    }
+
+    /// Runs a command that passed the checks.
+    fn run(
+        &self,
+        cmd: &Command,
+        sess: &mut Session,
+        args: &[Bytes],
+        out: &mut ReplyWriter,
+    ) -> Option<Action> {
+        let start = Instant::now();
+        let now_ms = unix_ms();
+        let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
+        let mut view = DbView::new(&self.keyspace, sess.db, now_ms, lru);
+        view.count_reads = cmd.has(flags::READONLY);
+        let positions = cmd.key_positions(args);
+        if !positions.is_empty() {
+            view.lock_keys(sess.db, positions.iter().map(|&i| &args[i][..]));
+        }
+        let mut ctx = Ctx {
+            engine: self,
+            cmd,
+            sess,
+            args,
+            out,
+            db: view,
+            action: None,
+            rewrite: None,
+        };
+        let result = (cmd.def.handler)(&mut ctx);
+        let Ctx {
+            mut db,
+            action,
+            rewrite,
+            sess,
+            out,
+            ..
+        } = ctx;
+        db.unlock();
+        if let Err(e) = &result {
+            out.error(&e.to_string());
+            Stats::add(&self.stats.error_replies, 1);
+            cmd.stats
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.after(cmd, sess, args, &db, rewrite);
+        let elapsed_us = start.elapsed().as_micros() as u64;
+        cmd.stats
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmd.stats
+            .usec
+            .fetch_add(elapsed_us, std::sync::atomic::Ordering::Relaxed);
+        self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);
+        action
+    }
+
+    /// Counters and propagation after a command ran.
+    fn after(
+        &self,
+        cmd: &Command,
+        sess: &Session,
+        args: &[Bytes],
+        db: &DbView<'_>,
+        rewrite: Option<Vec<Vec<Bytes>>>,
+    ) {
+        Stats::add(&self.stats.keyspace_hits, db.hits);
+        Stats::add(&self.stats.keyspace_misses, db.misses);
+        Stats::add(&self.stats.expired_keys, db.expired.len() as u64);
+        Stats::add(&self.stats.dirty, db.dirty);
+        if !self.propagating() {
+            return;
+        }
+        for (d, key) in &db.expired {
+            self.propagate(
+                *d,
+                &[
+                    Bytes::from_static(b"DEL"),
+                    Bytes::copy_from_slice(key.as_slice()),
+                ],
+            );
+        }
+        if db.dirty == 0 || cmd.has(flags::NO_PROPAGATE) {
+            return;
+        }
+        match rewrite {
+            Some(records) => {
+                for r in records {
+                    self.propagate(sess.db, &r);
+                }
+            }
+            None => self.propagate(sess.db, args),
+        }
+    }
+
+    fn maybe_slowlog(
+        &self,
+        cmd: &Command,
+        sess: &Session,
+        args: &[Bytes],
+        elapsed_us: u64,
+        now_ms: u64,
+    ) {
+        if cmd.has(flags::SKIP_SLOWLOG) {
+            return;
+        }
+        let settings = self.config.settings();
+        let threshold = settings.slowlog_slower_than_us;
+        if threshold < 0 || elapsed_us < threshold as u64 {
+            return;
+        }
+        let mut trimmed: Vec<Bytes> = Vec::with_capacity(args.len().min(SLOWLOG_MAX_ARGS));
+        for (i, a) in args.iter().enumerate() {
+            if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {
+                let more = args.len() - SLOWLOG_MAX_ARGS + 1;
+                trimmed.push(Bytes::from(format!("... ({more} more arguments)")));
+                break;
+            }
+            if a.len() > SLOWLOG_MAX_ARG_LEN {
+                let more = a.len() - SLOWLOG_MAX_ARG_LEN;
+                let mut v = a[..SLOWLOG_MAX_ARG_LEN].to_vec();
+                v.extend_from_slice(format!("... ({more} more bytes)").as_bytes());
+                trimmed.push(Bytes::from(v));
+            } else {
+                trimmed.push(a.clone());
+            }
+        }
+        let entry = SlowEntry {
+            id: self
+                .slowlog
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            time_s: now_ms / 1000,
+            duration_us: elapsed_us,
+            args: trimmed,
+            addr: sess.handle.addr.map(|a| a.to_string()).unwrap_or_default(),
+            name: sess.name().unwrap_or_default(),
+        };
+        let mut log = self.slowlog.entries.lock();
+        log.push_front(entry);
+        log.truncate(settings.slowlog_max_len);
+    }
+
+    fn reject(&self, out: &mut ReplyWriter, e: &Error) {
+        Stats::add(&self.stats.error_replies, 1);
+        out.error(&e.to_string());
+    }
+}
+
+/// Redis's text for an unknown command: the name and the first arguments, up to 128 bytes.
+fn unknown_command(args: &[Bytes]) -> Error {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let mut rest = String::new();
+    for a in &args[1..] {
+        if rest.len() >= 128 {
+            break;
+        }
+        let room = 128 - rest.len();
+        let text = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        rest.push('\'');
+        rest.push_str(&text);
+        rest.push_str("' ");
+    }
+    Error::msg(format!(
+        "ERR unknown command '{name}', with args beginning with: {rest}"
+    ))
+}

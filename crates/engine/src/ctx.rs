@@ -1,0 +1,392 @@
+//! What a handler runs against: [`Ctx`] (arguments, session, reply writer, engine) and
+//! [`DbView`], the locked part of the keyspace.
+//!
+//! The dispatcher locks the shards of a command's keys (from the command table) in ascending
+//! order before the handler runs, so a multi-key command is atomic and lock order can never
+//! deadlock. EXEC and scripts lock every shard of every database instead. Every read goes through
+//! [`DbView`], which applies lazy expiry (recording a DEL for propagation) and updates access
+//! clocks; every write marks the view dirty so the dispatcher propagates the command.
+//!
+//! IMPORTANT: locks are held only while a handler runs; nothing here awaits or does I/O.
+
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use smallvec::SmallVec;
+
+use flint_protocol::ReplyWriter;
+
+use crate::cmd::Command;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::keyspace::{new_entry, shard_of, Keyspace, Lookup, Shard, SHARDS};
+use crate::session::Session;
+use crate::small::SmallBytes;
+use crate::value::{Entry, Value};
+
+/// What a command asks of the connection, beyond its reply.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Send the reply, then close (QUIT, CLIENT KILL of oneself).
+    Close,
+    /// Shut the server down after this reply (SHUTDOWN).
+    Shutdown,
+    /// Wait this long before the next command (DEBUG SLEEP, CLIENT PAUSE).
+    Sleep(std::time::Duration),
+    /// Become a MONITOR client.
+    Monitor,
+    /// The protocol version changed (HELLO).
+    Protocol(u8),
+}
+
+/// The shards a command holds, and the keyspace effects it has had so far.
+pub struct DbView<'a> {
+    ks: &'a Keyspace,
+    /// The selected database.
+    pub db: usize,
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+    /// Command time (Unix ms), fixed for the whole command as Redis does.
+    pub now_ms: u64,
+    /// Access clock to stamp on keys read (None under CLIENT NO-TOUCH).
+    pub lru: Option<u32>,
+    /// Number of changes made (the `dirty` counter; > 0 means propagate).
+    pub dirty: u64,
+    /// Keys removed by lazy expiry, as `(db, key)`: each becomes a propagated DEL.
+    pub expired: Vec<(usize, SmallBytes)>,
+    /// Values removed while locked, dropped after the locks are released.
+    garbage: Vec<Value>,
+    /// Whether lookups count as keyspace hits/misses (read commands).
+    pub count_reads: bool,
+    /// Lookups that found a live key.
+    pub hits: u64,
+    /// Lookups that found nothing.
+    pub misses: u64,
+}
+
+#[inline]
+fn lock_id(db: usize, shard: usize) -> usize {
+    db * SHARDS + shard
+}
+
+impl<'a> DbView<'a> {
+    /// A view holding no locks yet.
+    pub fn new(ks: &'a Keyspace, db: usize, now_ms: u64, lru: Option<u32>) -> Self {
+        DbView {
+            ks,
+            db,
+            guards: SmallVec::new(),
+            now_ms,
+            lru,
+            dirty: 0,
+            expired: Vec::new(),
+            garbage: Vec::new(),
+            count_reads: false,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// Locks the shards of `keys` in database `db`, in ascending order. Any locks already held
+    /// are released first.
+    pub fn lock_keys<'k>(&mut self, db: usize, keys: impl IntoIterator<Item = &'k [u8]>) {
+        let mut ids: SmallVec<[usize; 8]> = keys
+            .into_iter()
+            .map(|k| lock_id(db, shard_of(self.ks.hasher.hash(k))))
+            .collect();
+        self.lock_ids(&mut ids);
+    }
+
+    /// Locks the given `(db, shard)` pairs in ascending order, releasing held locks first.
+    pub fn lock_pairs(&mut self, pairs: &[(usize, usize)]) {
+        let mut ids: SmallVec<[usize; 8]> = pairs.iter().map(|&(d, s)| lock_id(d, s)).collect();
+        self.lock_ids(&mut ids);
+    }
+
+    /// Locks every shard of every database (EXEC, scripts, SWAPDB).
+    pub fn lock_all(&mut self) {
+        let mut ids: SmallVec<[usize; 8]> = (0..self.ks.len() * SHARDS).collect();
+        self.lock_ids(&mut ids);
+    }
+
+    fn lock_ids(&mut self, ids: &mut [usize]) {
+        self.guards.clear();
+        ids.sort_unstable();
+        let mut last = usize::MAX;
+        for &id in ids.iter() {
+            if id == last {
+                continue;
+            }
+            last = id;
+            if let Some(db) = self.ks.db(id / SHARDS) {
+                self.guards.push((id, db.shard(id % SHARDS).lock()));
+            }
+        }
+    }
+
+    /// Whether every shard is locked.
+    pub fn holds_all(&self) -> bool {
+        self.guards.len() == self.ks.len() * SHARDS
+    }
+
+    /// Releases every lock (values removed meanwhile are dropped after).
+    pub fn unlock(&mut self) {
+        self.guards.clear();
+        self.garbage.clear();
+    }
+
+    /// The keyspace.
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    /// The locked shard `shard` of `db`.
+    ///
+    /// IMPORTANT: a handler may only touch shards the dispatcher locked for it. Touching another
+    /// is a bug in the command's key spec; it is locked here so the command still works, but
+    /// lock order is then not guaranteed (debug builds assert).
+    fn shard_mut(&mut self, db: usize, shard: usize) -> &mut Shard {
+        let id = lock_id(db, shard);
+        let pos = if self.guards.len() == self.ks.len() * SHARDS {
+            Some(id)
+        } else {
+            self.guards.iter().position(|(g, _)| *g == id)
+        };
+        let pos = match pos {
+            Some(p) => p,
+            None => {
+                debug_assert!(false, "shard {shard} of db {db} used without being locked");
+                let lock = match self.ks.db(db) {
+                    Some(d) => d.shard(shard),
+                    None => self.ks.dbs()[0].shard(shard),
+                };
+                self.guards.push((id, lock.lock()));
+                self.guards.len() - 1
+            }
+        };
+        &mut self.guards[pos].1
+    }
+
+    /// The live entry for `key` in database `db`, mutable; lazily expires it.
+    #[inline]
+    pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        let hash = self.ks.hasher.hash(key);
+        let now = self.now_ms;
+        let lru = self.lru;
+        let id = lock_id(db, shard_of(hash));
+        // Borrow the guard and the effect lists separately.
+        let shard = {
+            let pos = if self.guards.len() == self.ks.len() * SHARDS {
+                Some(id)
+            } else {
+                self.guards.iter().position(|(g, _)| *g == id)
+            };
+            match pos {
+                Some(p) => p,
+                None => {
+                    self.shard_mut(db, shard_of(hash));
+                    self.guards.len() - 1
+                }
+            }
+        };
+        let (guards, expired, garbage) = (&mut self.guards, &mut self.expired, &mut self.garbage);
+        if self.count_reads {
+            // Counted before the lookup's borrow; corrected below for misses.
+            self.hits += 1;
+        }
+        match guards[shard].1.lookup(hash, key, now) {
+            Lookup::Live(e) => {
+                if let Some(clock) = lru {
+                    e.lru = clock;
+                }
+                Some(e)
+            }
+            Lookup::Expired(e) => {
+                expired.push((db, e.key));
+                garbage.push(e.value);
+                if self.count_reads {
+                    self.hits -= 1;
+                    self.misses += 1;
+                }
+                None
+            }
+            Lookup::Missing => {
+                if self.count_reads {
+                    self.hits -= 1;
+                    self.misses += 1;
+                }
+                None
+            }
+        }
+    }
+
+    /// The live entry for `key` in the selected database, mutable.
+    #[inline]
+    pub fn entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.entry_in(self.db, key)
+    }
+
+    /// The live value of `key` in the selected database.
+    #[inline]
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.entry(key).map(|e| &mut e.value)
+    }
+
+    /// Whether `key` exists (and is live) in database `db`.
+    pub fn exists_in(&mut self, db: usize, key: &[u8]) -> bool {
+        self.entry_in(db, key).is_some()
+    }
+
+    /// Stores `value` under `key` in `db` with expiry `expire_at` (0: none), replacing any
+    /// previous value. Returns the previous live value. Counts as one change.
+    pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
+        let mut value = Some(value);
+        let mut ttl_changed = false;
+        let old = match self.entry_in(db, key) {
+            Some(e) => {
+                ttl_changed = e.expire_at != expire_at;
+                value.take().map(|v| std::mem::replace(&mut e.value, v))
+            }
+            None => None,
+        };
+        self.dirty += 1;
+        let hash = self.ks.hasher.hash(key);
+        let ks = self.ks;
+        let lru = self.lru.unwrap_or(0);
+        let shard = self.shard_mut(db, shard_of(hash));
+        match value {
+            None => {
+                if ttl_changed {
+                    shard.set_expire(hash, key, expire_at);
+                }
+            }
+            Some(v) => {
+                shard.insert_new(&ks.hasher, hash, new_entry(key, v, expire_at, lru));
+            }
+        }
+        old
+    }
+
+    /// [`DbView::set_in`] on the selected database.
+    pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
+        self.set_in(self.db, key, value, expire_at)
+    }
+
+    /// Adds a key known to be absent (checked with [`DbView::entry`] by the caller).
+    pub fn insert_new_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        value: Value,
+        expire_at: u64,
+    ) -> &mut Entry {
+        let hash = self.ks.hasher.hash(key);
+        let lru = self.lru.unwrap_or(0);
+        let ks = self.ks;
+        self.dirty += 1;
+        self.shard_mut(db, shard_of(hash)).insert_new(
+            &ks.hasher,
+            hash,
+            new_entry(key, value, expire_at, lru),
+        )
+    }
+
+    /// Removes `key` from `db` if it is live; returns its entry. Counts as one change.
+    pub fn remove_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        self.entry_in(db, key)?;
+        let hash = self.ks.hasher.hash(key);
+        let e = self.shard_mut(db, shard_of(hash)).remove(hash, key)?;
+        self.dirty += 1;
+        Some(e)
+    }
+
+    /// [`DbView::remove_in`] on the selected database.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.remove_in(self.db, key)
+    }
+
+    /// Sets (or with 0 clears) the expiry of a live key in `db`. Returns false if absent.
+    pub fn set_expire_in(&mut self, db: usize, key: &[u8], expire_at: u64) -> bool {
+        if self.entry_in(db, key).is_none() {
+            return false;
+        }
+        let hash = self.ks.hasher.hash(key);
+        self.shard_mut(db, shard_of(hash))
+            .set_expire(hash, key, expire_at)
+    }
+
+    /// Records that a key was changed in place (through [`DbView::entry`]).
+    #[inline]
+    pub fn modified(&mut self, _key: &[u8]) {
+        self.dirty += 1;
+    }
+
+    /// Defers dropping a removed value until the locks are released.
+    pub fn discard(&mut self, v: Value) {
+        self.garbage.push(v);
+    }
+
+    /// Direct access to a locked shard (for commands that walk a whole shard).
+    pub fn shard(&mut self, db: usize, shard: usize) -> &mut Shard {
+        self.shard_mut(db, shard)
+    }
+}
+
+/// Everything a handler gets.
+pub struct Ctx<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The command being run.
+    pub cmd: &'a Command,
+    /// The client's session.
+    pub sess: &'a mut Session,
+    /// The arguments, the command name first.
+    pub args: &'a [Bytes],
+    /// Where the reply goes.
+    pub out: &'a mut ReplyWriter,
+    /// The locked keyspace.
+    pub db: DbView<'a>,
+    /// A request to the connection, if any.
+    pub action: Option<Action>,
+    /// Replaces the propagated form of this command (EXPIRE -> PEXPIREAT, ...); empty means
+    /// propagate nothing even though the keyspace changed.
+    pub rewrite: Option<Vec<Vec<Bytes>>>,
+}
+
+impl Ctx<'_> {
+    /// Argument `i` (0 is the command name); empty if absent, which arity checks rule out.
+    #[inline]
+    pub fn arg(&self, i: usize) -> &[u8] {
+        self.args.get(i).map(|b| &b[..]).unwrap_or(&[])
+    }
+
+    /// Argument `i` as an owned, cheaply cloned `Bytes`.
+    pub fn arg_bytes(&self, i: usize) -> Bytes {
+        self.args.get(i).cloned().unwrap_or_default()
+    }
+
+    /// Whether argument `i` equals `word`, ignoring ASCII case.
+    #[inline]
+    pub fn arg_is(&self, i: usize, word: &str) -> bool {
+        self.arg(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    /// Argument `i` as an integer, or Redis's "not an integer" error.
+    pub fn arg_i64(&self, i: usize) -> Result<i64> {
+        crate::util::parse_i64(self.arg(i)).ok_or(Error::NotInteger)
+    }
+
+    /// Argument `i` lossily as text (for error messages).
+    pub fn arg_lossy(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.arg(i)).into_owned()
+    }
+
+    /// Replaces the propagated form of this command with `records`.
+    pub fn propagate_as(&mut self, records: Vec<Vec<Bytes>>) {
+        self.rewrite = Some(records);
+    }
+
+    /// The propagation-form argument for an absolute Unix-ms time.
+    pub fn ms_arg(ms: u64) -> Bytes {
+        Bytes::from(itoa::Buffer::new().format(ms).to_string())
+    }
+}

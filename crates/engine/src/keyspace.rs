@@ -1,0 +1,651 @@
+//! The keyspace: databases split into shards, each shard an extendible hash table of small
+//! segments, each behind nothing but its shard's mutex.
+//!
+//! # Layout
+//! A key's 64-bit hash (foldhash, seeded per process) decides everything:
+//! - the top [`SHARD_BITS`] bits pick the shard (the lock unit);
+//! - the next bits index the shard's *directory*, whose slots point at *segments* (extendible
+//!   hashing: a segment of local depth `d` serves every slot sharing its top `d` bits);
+//! - inside a segment, a `hashbrown::HashTable<Entry>` stores entries inline.
+//!
+//! A segment never holds more than [`SEGMENT_MAX`] entries: instead of growing past it, it splits
+//! in two by the next hash bit, moving about a thousand entries. So no insert ever rehashes a big
+//! table (no latency spike at a million keys or a billion), and memory grows smoothly.
+//!
+//! # Why this makes SCAN exact
+//! Each segment covers one contiguous range of hash values, and a split only divides a range. SCAN
+//! walks hash values in increasing order; its cursor is simply the next hash value to visit. Keys
+//! present for a whole iteration are returned exactly once, whatever splits happen between calls
+//! (stronger than Redis, which may return duplicates).
+//!
+//! IMPORTANT: the hash handed to hashbrown is `h ^ (h << 32)`: its top 7 bits (hashbrown's tag)
+//! must not be the shard/directory bits, which are equal for every entry of a segment.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use parking_lot::Mutex;
+
+use crate::small::SmallBytes;
+use crate::value::{Entry, Value};
+
+/// log2 of the number of shards per database.
+pub const SHARD_BITS: u32 = 6;
+/// Shards per database.
+pub const SHARDS: usize = 1 << SHARD_BITS;
+/// A segment splits instead of growing past this many entries (hashbrown's capacity at 2048
+/// buckets, so a full segment is 7/8 occupied and its halves fit 1024 buckets).
+pub const SEGMENT_MAX: usize = 1792;
+/// Directory depth never exceeds this (a guard against degenerate hashes, never reached).
+const MAX_DEPTH: u32 = 30;
+
+/// The process's key hasher.
+#[derive(Clone)]
+pub struct KeyHasher(foldhash::fast::FixedState);
+
+impl KeyHasher {
+    /// A hasher with a random seed (keys' placement differs per process, against hash flooding).
+    pub fn new() -> Self {
+        KeyHasher(foldhash::fast::FixedState::with_seed(rand::random()))
+    }
+
+    /// The 64-bit hash of `key`.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.0.hash_one(key)
+    }
+}
+
+impl Default for KeyHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which shard a hash belongs to.
+#[inline]
+pub fn shard_of(hash: u64) -> usize {
+    (hash >> (64 - SHARD_BITS)) as usize
+}
+
+#[inline]
+fn table_hash(h: u64) -> u64 {
+    h ^ (h << 32)
+}
+
+/// A segment: one small hash table covering one range of hash values.
+#[derive(Default)]
+struct Segment {
+    /// Local depth: how many directory bits all its entries share.
+    depth: u32,
+    table: HashTable<Entry>,
+    /// Entries with a TTL (lets active expiry skip segments without any).
+    volatile: u32,
+}
+
+/// One lock unit of a database.
+#[derive(Default)]
+pub struct Shard {
+    /// Slot -> segment index; `2^depth` slots.
+    dir: Vec<u32>,
+    segs: Vec<Segment>,
+    depth: u32,
+    len: usize,
+    volatile: usize,
+    /// Where active expiry resumes (a segment index).
+    expire_cursor: usize,
+}
+
+/// What [`Shard::lookup`] found.
+pub enum Lookup<'a> {
+    /// The key is present and live.
+    Live(&'a mut Entry),
+    /// The key had expired and was removed: here is its entry.
+    Expired(Entry),
+    /// No such key.
+    Missing,
+}
+
+/// Result of removing expired keys from part of a shard.
+#[derive(Default, Debug)]
+pub struct ExpireStep {
+    /// Keys with a TTL that were examined.
+    pub checked: usize,
+    /// The removed entries, to be dropped (and propagated as DEL) outside the lock.
+    pub expired: Vec<Entry>,
+    /// Whether the cursor went round the whole shard in this step.
+    pub wrapped: bool,
+}
+
+impl Shard {
+    /// An empty shard.
+    pub fn new() -> Self {
+        Shard {
+            dir: vec![0],
+            segs: vec![Segment::default()],
+            depth: 0,
+            len: 0,
+            volatile: 0,
+            expire_cursor: 0,
+        }
+    }
+
+    /// Number of keys (expired ones not yet removed included).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the shard holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        if self.depth == 0 {
+            0
+        } else {
+            ((hash << SHARD_BITS) >> (64 - self.depth)) as usize
+        }
+    }
+
+    #[inline]
+    fn seg_index(&self, hash: u64) -> usize {
+        self.dir.get(self.slot(hash)).copied().unwrap_or(0) as usize
+    }
+
+    /// The entry for `key`, expired or not.
+    #[inline]
+    pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
+        let seg = self.segs.get(self.seg_index(hash))?;
+        seg.table
+            .find(table_hash(hash), |e| e.key.as_slice() == key)
+    }
+
+    /// The entry for `key`, mutable, expired or not.
+    #[inline]
+    pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
+        let i = self.seg_index(hash);
+        let seg = self.segs.get_mut(i)?;
+        seg.table
+            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
+    }
+
+    /// Finds `key` with one probe, removing it instead if its TTL has passed at `now_ms`.
+    #[inline]
+    pub fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Lookup<'_> {
+        let i = self.seg_index(hash);
+        let Some(seg) = self.segs.get_mut(i) else {
+            return Lookup::Missing;
+        };
+        match seg
+            .table
+            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
+        {
+            Err(_) => Lookup::Missing,
+            Ok(found) => {
+                if found.get().is_expired(now_ms) {
+                    let (entry, _) = found.remove();
+                    seg.volatile -= 1;
+                    self.volatile -= 1;
+                    self.len -= 1;
+                    Lookup::Expired(entry)
+                } else {
+                    Lookup::Live(found.into_mut())
+                }
+            }
+        }
+    }
+
+    /// Removes `key`, returning its entry.
+    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
+        let i = self.seg_index(hash);
+        let seg = self.segs.get_mut(i)?;
+        let found = seg
+            .table
+            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
+            .ok()?;
+        let (entry, _) = found.remove();
+        self.len -= 1;
+        if entry.has_expire() {
+            seg.volatile -= 1;
+            self.volatile -= 1;
+        }
+        Some(entry)
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) -> &mut Entry {
+        let mut i = self.seg_index(hash);
+        if self
+            .segs
+            .get(i)
+            .is_some_and(|s| s.table.len() >= SEGMENT_MAX)
+        {
+            self.split(hasher, hash);
+            i = self.seg_index(hash);
+        }
+        self.len += 1;
+        if entry.has_expire() {
+            self.volatile += 1;
+        }
+        if self.segs.get(i).is_none() {
+            // Unreachable: the directory only holds valid segment indices. Recover anyway.
+            self.segs.push(Segment::default());
+            i = self.segs.len() - 1;
+        }
+        let seg = &mut self.segs[i];
+        if entry.has_expire() {
+            seg.volatile += 1;
+        }
+        seg.table
+            .insert_unique(table_hash(hash), entry, |e| {
+                table_hash(hasher.hash(e.key.as_slice()))
+            })
+            .into_mut()
+    }
+
+    /// Sets or clears the TTL of an entry found by `key`, keeping the volatile counts right.
+    /// Returns false if the key is absent.
+    pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64) -> bool {
+        let i = self.seg_index(hash);
+        let Some(seg) = self.segs.get_mut(i) else {
+            return false;
+        };
+        let Some(e) = seg
+            .table
+            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
+        else {
+            return false;
+        };
+        let was = e.has_expire();
+        e.expire_at = expire_at;
+        match (was, expire_at != 0) {
+            (false, true) => {
+                seg.volatile += 1;
+                self.volatile += 1;
+            }
+            (true, false) => {
+                seg.volatile -= 1;
+                self.volatile -= 1;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Splits the segment holding `hash` in two by the next hash bit.
+    fn split(&mut self, hasher: &KeyHasher, hash: u64) {
+        let i = self.seg_index(hash);
+        let d = match self.segs.get(i) {
+            Some(s) => s.depth,
+            None => return,
+        };
+        if d >= MAX_DEPTH {
+            return;
+        }
+        if d == self.depth {
+            // Double the directory: each slot becomes two adjacent slots.
+            let mut dir = Vec::with_capacity(self.dir.len() * 2);
+            for &s in &self.dir {
+                dir.push(s);
+                dir.push(s);
+            }
+            self.dir = dir;
+            self.depth += 1;
+        }
+        let slot = self.slot(hash);
+        let span = 1usize << (self.depth - d);
+        let start = slot & !(span - 1);
+        let new_index = self.segs.len() as u32;
+        let bit_shift = 63 - SHARD_BITS - d;
+        let old = &mut self.segs[i];
+        old.depth = d + 1;
+        let mut moved = HashTable::with_capacity(old.table.len() / 2 + 16);
+        let mut moved_volatile = 0;
+        for e in old
+            .table
+            .extract_if(|e| (hasher.hash(e.key.as_slice()) >> bit_shift) & 1 == 1)
+        {
+            if e.has_expire() {
+                moved_volatile += 1;
+            }
+            let h = hasher.hash(e.key.as_slice());
+            moved.insert_unique(table_hash(h), e, |x| {
+                table_hash(hasher.hash(x.key.as_slice()))
+            });
+        }
+        old.volatile -= moved_volatile;
+        old.table
+            .shrink_to(0, |x| table_hash(hasher.hash(x.key.as_slice())));
+        self.segs.push(Segment {
+            depth: d + 1,
+            table: moved,
+            volatile: moved_volatile,
+        });
+        for s in &mut self.dir[start + span / 2..start + span] {
+            *s = new_index;
+        }
+    }
+
+    /// Calls `f` on every entry (expired ones included).
+    pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
+        for seg in &self.segs {
+            for e in seg.table.iter() {
+                f(e);
+            }
+        }
+    }
+
+    /// Removes every entry, returning the old contents to be dropped by the caller (possibly on
+    /// another thread).
+    pub fn take(&mut self) -> Shard {
+        std::mem::replace(self, Shard::new())
+    }
+
+    /// Heap bytes used by the tables (not counting what values own).
+    pub fn table_bytes(&self) -> usize {
+        self.segs
+            .iter()
+            .map(|s| s.table.allocation_size())
+            .sum::<usize>()
+            + self.dir.capacity() * 4
+            + self.segs.capacity() * std::mem::size_of::<Segment>()
+    }
+
+    /// Visits segments from the expiry cursor, removing expired entries, until `budget` entries
+    /// with a TTL were examined or the shard was covered once.
+    pub fn expire_step(&mut self, now_ms: u64, budget: usize) -> ExpireStep {
+        let mut step = ExpireStep::default();
+        if self.volatile == 0 {
+            step.wrapped = true;
+            return step;
+        }
+        let n = self.segs.len();
+        for _ in 0..n {
+            if self.expire_cursor >= n {
+                self.expire_cursor = 0;
+                step.wrapped = true;
+            }
+            let seg = &mut self.segs[self.expire_cursor];
+            self.expire_cursor += 1;
+            if seg.volatile == 0 {
+                continue;
+            }
+            step.checked += seg.volatile as usize;
+            let before = step.expired.len();
+            step.expired
+                .extend(seg.table.extract_if(|e| e.is_expired(now_ms)));
+            let removed = step.expired.len() - before;
+            seg.volatile -= removed as u32;
+            self.volatile -= removed;
+            self.len -= removed;
+            if step.checked >= budget {
+                break;
+            }
+        }
+        step
+    }
+
+    /// Collects up to `count` entries (ties of equal hash kept together) whose hash is at least
+    /// `cursor`, in hash order, passing each to `f`. Returns the cursor to resume from, or `None`
+    /// when the shard's hash range is exhausted.
+    pub fn scan(
+        &self,
+        hasher: &KeyHasher,
+        shard: usize,
+        mut cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&Entry),
+    ) -> Option<u64> {
+        let mut seen = 0usize;
+        let count = count.max(1);
+        loop {
+            if shard_of(cursor) != shard {
+                return None;
+            }
+            let seg = self.segs.get(self.seg_index(cursor))?;
+            let mut found: Vec<(u64, &Entry)> = seg
+                .table
+                .iter()
+                .map(|e| (hasher.hash(e.key.as_slice()), e))
+                .filter(|(h, _)| *h >= cursor)
+                .collect();
+            found.sort_unstable_by_key(|(h, _)| *h);
+            let mut i = 0;
+            while i < found.len() {
+                if i > 0 && seen >= count && found[i].0 != found[i - 1].0 {
+                    return Some(found[i].0);
+                }
+                f(found[i].1);
+                seen += 1;
+                i += 1;
+            }
+            // Next segment: the first hash past this segment's range.
+            let prefix_bits = SHARD_BITS + seg.depth;
+            let next = ((cursor as u128 >> (64 - prefix_bits)) + 1) << (64 - prefix_bits);
+            if next > u64::MAX as u128 {
+                return None;
+            }
+            cursor = next as u64;
+            if seen >= count {
+                return if shard_of(cursor) == shard {
+                    Some(cursor)
+                } else {
+                    None
+                };
+            }
+        }
+    }
+
+    /// The entry at position `n` (0-based, in storage order), for RANDOMKEY and sampling.
+    pub fn nth(&self, mut n: usize) -> Option<&Entry> {
+        for seg in &self.segs {
+            if n < seg.table.len() {
+                return seg.table.iter().nth(n);
+            }
+            n -= seg.table.len();
+        }
+        None
+    }
+}
+
+/// One database: its shards.
+pub struct Db {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+impl Db {
+    fn new() -> Self {
+        Db {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect(),
+        }
+    }
+
+    /// The shard lock for index `i` (`i < SHARDS`).
+    #[inline]
+    pub fn shard(&self, i: usize) -> &Mutex<Shard> {
+        &self.shards[i & (SHARDS - 1)]
+    }
+
+    /// All shard locks, in ascending order.
+    pub fn shards(&self) -> &[Mutex<Shard>] {
+        &self.shards
+    }
+
+    /// Number of keys (briefly locking each shard in turn).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len()).sum()
+    }
+
+    /// Whether the database is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().volatile()).sum()
+    }
+}
+
+/// All databases and the hasher that places keys in them.
+pub struct Keyspace {
+    dbs: Box<[Db]>,
+    /// The key hasher shared by every shard.
+    pub hasher: KeyHasher,
+}
+
+impl Keyspace {
+    /// `databases` empty databases.
+    pub fn new(databases: usize) -> Self {
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            hasher: KeyHasher::new(),
+        }
+    }
+
+    /// Database `i`, if it exists.
+    #[inline]
+    pub fn db(&self, i: usize) -> Option<&Db> {
+        self.dbs.get(i)
+    }
+
+    /// Number of databases.
+    pub fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Whether there are no databases (never: there is always at least one).
+    pub fn is_empty(&self) -> bool {
+        self.dbs.is_empty()
+    }
+
+    /// All databases.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+}
+
+/// Builds a new entry with the access clock set to `lru`.
+pub fn new_entry(key: &[u8], value: Value, expire_at: u64, lru: u32) -> Entry {
+    Entry {
+        key: SmallBytes::new(key),
+        value,
+        expire_at,
+        lru,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(k: &[u8]) -> Entry {
+        new_entry(k, Value::string(b"v"), 0, 0)
+    }
+
+    #[test]
+    fn insert_get_remove_many() {
+        let h = KeyHasher::new();
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::new()).collect();
+        for i in 0..50_000u32 {
+            let k = format!("key:{i}");
+            let hash = h.hash(k.as_bytes());
+            shards[shard_of(hash)].insert_new(&h, hash, entry(k.as_bytes()));
+        }
+        for i in 0..50_000u32 {
+            let k = format!("key:{i}");
+            let hash = h.hash(k.as_bytes());
+            assert!(
+                shards[shard_of(hash)].get(hash, k.as_bytes()).is_some(),
+                "{k}"
+            );
+        }
+        let total: usize = shards.iter().map(|s| s.len()).sum();
+        assert_eq!(total, 50_000);
+        for i in 0..25_000u32 {
+            let k = format!("key:{i}");
+            let hash = h.hash(k.as_bytes());
+            assert!(shards[shard_of(hash)].remove(hash, k.as_bytes()).is_some());
+        }
+        let total: usize = shards.iter().map(|s| s.len()).sum();
+        assert_eq!(total, 25_000);
+    }
+
+    #[test]
+    fn scan_visits_each_key_once_across_splits() {
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        let target = 7usize;
+        let mut keys = Vec::new();
+        let mut i = 0u64;
+        while keys.len() < 3000 {
+            let k = format!("k{i}");
+            i += 1;
+            let hash = h.hash(k.as_bytes());
+            if shard_of(hash) == target {
+                keys.push(k);
+            }
+        }
+        for k in &keys[..1000] {
+            shard.insert_new(&h, h.hash(k.as_bytes()), entry(k.as_bytes()));
+        }
+        let mut seen = std::collections::HashMap::new();
+        let mut cursor = (target as u64) << (64 - SHARD_BITS);
+        let mut added = 1000;
+        loop {
+            let next = shard.scan(&h, target, cursor, 10, |e| {
+                *seen.entry(e.key.as_slice().to_vec()).or_insert(0) += 1;
+            });
+            // Grow the shard while scanning so segments split under the cursor.
+            for k in keys.iter().skip(added).take(20) {
+                shard.insert_new(&h, h.hash(k.as_bytes()), entry(k.as_bytes()));
+            }
+            added = (added + 20).min(keys.len());
+            match next {
+                Some(c) => {
+                    assert!(c > cursor);
+                    cursor = c;
+                }
+                None => break,
+            }
+        }
+        for k in &keys[..1000] {
+            assert_eq!(seen.get(k.as_bytes()), Some(&1), "{k}");
+        }
+        assert!(seen.values().all(|&n| n == 1));
+        assert!(shard.segs.len() > 1);
+    }
+
+    #[test]
+    fn expire_step_removes_expired() {
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        for i in 0..5000u32 {
+            let k = format!("e{i}");
+            let exp = if i % 2 == 0 { 100 } else { 0 };
+            shard.insert_new(
+                &h,
+                h.hash(k.as_bytes()),
+                new_entry(k.as_bytes(), Value::Int(1), exp, 0),
+            );
+        }
+        assert_eq!(shard.volatile(), 2500);
+        let mut removed = 0;
+        loop {
+            let s = shard.expire_step(200, 1000);
+            removed += s.expired.len();
+            if s.wrapped && shard.volatile() == 0 {
+                break;
+            }
+        }
+        assert_eq!(removed, 2500);
+        assert_eq!(shard.len(), 2500);
+    }
+}

@@ -1,0 +1,61 @@
+//! Per-connection state the engine needs: selected database, authentication, protocol version,
+//! CLIENT settings, and the shared [`ClientHandle`] that other connections see in CLIENT LIST.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::clients::ClientHandle;
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    #[default]
+    On,
+    /// Replies are discarded.
+    Off,
+    /// The next command's reply is discarded.
+    Skip,
+    /// This command's reply is discarded (SKIP was just consumed).
+    SkipThis,
+}
+
+/// One client's session.
+#[derive(Debug)]
+pub struct Session {
+    /// Client id (CLIENT ID).
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    /// Whether the client may run commands (no requirepass, or AUTH succeeded).
+    pub authenticated: bool,
+    /// CLIENT REPLY mode.
+    pub reply_mode: ReplyMode,
+    /// CLIENT NO-EVICT.
+    pub no_evict: bool,
+    /// CLIENT NO-TOUCH: reads do not update keys' access clocks.
+    pub no_touch: bool,
+    /// The handle other clients see.
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Session {
+    /// A session for the client `handle`; `authenticated` when no password is required.
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Session {
+            id: handle.id,
+            db: 0,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            handle,
+        }
+    }
+
+    /// The client name, if set.
+    pub fn name(&self) -> Option<Bytes> {
+        self.handle.info.lock().name.clone()
+    }
+}

@@ -1,0 +1,479 @@
+//! The incremental request parser: multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) and inline
+//! (`GET k\r\n`) requests, exactly as Redis's `processMultibulkBuffer` / `processInlineBuffer`.
+//!
+//! State survives between calls, so a request that arrives one byte at a time is parsed in linear
+//! time: finished arguments are split off the front of the buffer as they complete, and a large
+//! bulk is waited for without rescanning. Error texts match Redis byte for byte; after any
+//! [`ProtocolError`] the connection must reply with it and close, as Redis does.
+
+use bytes::{Bytes, BytesMut};
+
+/// Limits on what a client may send, with Redis's names and defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `proto-max-bulk-len`: the largest single argument (default 512 MiB).
+    pub max_bulk_len: i64,
+    /// The largest number of arguments in one multibulk request (Redis: `INT_MAX`; default here 1M*1024).
+    pub max_multibulk_len: i64,
+    /// The longest inline request line (Redis: `PROTO_INLINE_MAX_SIZE`, 64 KiB).
+    pub max_inline_len: usize,
+    /// Whether the client has authenticated; before that Redis caps multibulk at 10 and bulk at 16 KiB.
+    pub authenticated: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: i32::MAX as i64,
+            max_inline_len: 64 * 1024,
+            authenticated: true,
+        }
+    }
+}
+
+/// A malformed request. `Display` gives the reply text Redis sends before closing the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// `*` count not a number or too large.
+    #[error("ERR Protocol error: invalid multibulk length")]
+    InvalidMultibulkLength,
+    /// `$` length not a number or too large.
+    #[error("ERR Protocol error: invalid bulk length")]
+    InvalidBulkLength,
+    /// Something other than `$` where a bulk string header belongs.
+    #[error("ERR Protocol error: expected '$', got '{0}'")]
+    ExpectedDollar(char),
+    /// An inline request longer than the limit without a newline.
+    #[error("ERR Protocol error: too big inline request")]
+    TooBigInline,
+    /// A multibulk header line longer than the limit without a newline.
+    #[error("ERR Protocol error: too big mbulk count string")]
+    TooBigMbulkCount,
+    /// A bulk header line longer than the limit without a newline.
+    #[error("ERR Protocol error: too big bulk count string")]
+    TooBigBulkCount,
+    /// Unbalanced quotes in an inline request.
+    #[error("ERR Protocol error: unbalanced quotes in request")]
+    UnbalancedQuotes,
+    /// Unauthenticated client sent a large multibulk count.
+    #[error("ERR Protocol error: unauthenticated multibulk length")]
+    UnauthenticatedMultibulk,
+    /// Unauthenticated client sent a large bulk.
+    #[error("ERR Protocol error: unauthenticated bulk length")]
+    UnauthenticatedBulk,
+}
+
+/// Where the parser is inside the current request.
+#[derive(Debug, Default)]
+enum State {
+    /// Between requests.
+    #[default]
+    Start,
+    /// Inside a multibulk: `remaining` arguments still to read; `bulk` is the length of the
+    /// argument whose header has been read but whose body has not fully arrived.
+    Multibulk {
+        remaining: usize,
+        bulk: Option<usize>,
+    },
+}
+
+/// Incremental RESP request parser. One per connection.
+#[derive(Debug, Default)]
+pub struct Parser {
+    state: State,
+    args: Vec<Bytes>,
+    limits: Limits,
+}
+
+/// Lines of a multibulk header may not exceed this without a newline (Redis: 64 KiB).
+const MAX_HEADER_LINE: usize = 64 * 1024;
+
+/// Arguments are preallocated up to this many from the header; the rest grow as they arrive.
+const MAX_PREALLOC_ARGS: usize = 1024;
+
+impl Parser {
+    /// A parser with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Parser {
+            state: State::Start,
+            args: Vec::new(),
+            limits,
+        }
+    }
+
+    /// Changes the limits (for example after AUTH succeeds, or CONFIG SET).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// How many bytes the pending bulk argument still needs, if one is pending; lets the reader
+    /// size its next read for large values.
+    pub fn pending_bulk(&self) -> Option<usize> {
+        match self.state {
+            State::Multibulk { bulk: Some(n), .. } => Some(n + 2),
+            _ => None,
+        }
+    }
+
+    /// Parses the next complete request from the front of `buf`, consuming its bytes.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed (what was consumed so far is kept in the
+    /// parser's state), `Ok(Some(args))` for a whole request (possibly empty for a blank inline
+    /// line, which callers skip), or the protocol error to report before closing.
+    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        loop {
+            match self.state {
+                State::Start => {
+                    let Some(&first) = buf.first() else {
+                        return Ok(None);
+                    };
+                    if first != b'*' {
+                        return self.parse_inline(buf);
+                    }
+                    let Some(line_end) = find_crlf(buf, 1) else {
+                        if buf.len() > MAX_HEADER_LINE {
+                            return Err(ProtocolError::TooBigMbulkCount);
+                        }
+                        return Ok(None);
+                    };
+                    let count = parse_len(&buf[1..line_end]);
+                    let count = match count {
+                        Some(n) if n <= self.limits.max_multibulk_len => n,
+                        _ => return Err(ProtocolError::InvalidMultibulkLength),
+                    };
+                    if !self.limits.authenticated && count > 10 {
+                        return Err(ProtocolError::UnauthenticatedMultibulk);
+                    }
+                    let _ = buf.split_to(line_end + 2);
+                    if count <= 0 {
+                        // `*0` and `*-1` are empty requests: skipped, as Redis does.
+                        return Ok(Some(Vec::new()));
+                    }
+                    let count = count as usize;
+                    self.args = Vec::with_capacity(count.min(MAX_PREALLOC_ARGS));
+                    self.state = State::Multibulk {
+                        remaining: count,
+                        bulk: None,
+                    };
+                }
+                State::Multibulk { remaining, bulk } => {
+                    if remaining == 0 {
+                        self.state = State::Start;
+                        return Ok(Some(std::mem::take(&mut self.args)));
+                    }
+                    let len = match bulk {
+                        Some(len) => len,
+                        None => {
+                            let Some(&first) = buf.first() else {
+                                return Ok(None);
+                            };
+                            if first != b'$' {
+                                return Err(ProtocolError::ExpectedDollar(first as char));
+                            }
+                            let Some(line_end) = find_crlf(buf, 1) else {
+                                if buf.len() > MAX_HEADER_LINE {
+                                    return Err(ProtocolError::TooBigBulkCount);
+                                }
+                                return Ok(None);
+                            };
+                            let len = match parse_len(&buf[1..line_end]) {
+                                Some(n) if n >= 0 && n <= self.limits.max_bulk_len => n as usize,
+                                _ => return Err(ProtocolError::InvalidBulkLength),
+                            };
+                            if !self.limits.authenticated && len > 16384 {
+                                return Err(ProtocolError::UnauthenticatedBulk);
+                            }
+                            let _ = buf.split_to(line_end + 2);
+                            self.state = State::Multibulk {
+                                remaining,
+                                bulk: Some(len),
+                            };
+                            len
+                        }
+                    };
+                    if buf.len() < len + 2 {
+                        // Make room for the whole argument once, instead of growing repeatedly.
+                        if buf.capacity() < len + 2 {
+                            buf.reserve(len + 2 - buf.len());
+                        }
+                        return Ok(None);
+                    }
+                    let arg = buf.split_to(len).freeze();
+                    // Redis does not check the trailing CRLF of a bulk; it skips two bytes.
+                    let _ = buf.split_to(2);
+                    self.args.push(arg);
+                    self.state = State::Multibulk {
+                        remaining: remaining - 1,
+                        bulk: None,
+                    };
+                }
+            }
+        }
+    }
+
+    fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+            if buf.len() > self.limits.max_inline_len {
+                return Err(ProtocolError::TooBigInline);
+            }
+            return Ok(None);
+        };
+        let line = buf.split_to(nl + 1);
+        let mut end = nl;
+        if end > 0 && line[end - 1] == b'\r' {
+            end -= 1;
+        }
+        split_args(&line[..end])
+            .map(Some)
+            .ok_or(ProtocolError::UnbalancedQuotes)
+    }
+}
+
+/// Position of the `\r` of the first CRLF at or after `from`.
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < buf.len() {
+        let p = buf[i..].iter().position(|&b| b == b'\r')? + i;
+        if p + 1 < buf.len() {
+            if buf[p + 1] == b'\n' {
+                return Some(p);
+            }
+            i = p + 1;
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// Parses a header length as Redis's `string2ll`: optional `-`, digits, no `+`, no spaces.
+fn parse_len(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// Splits an inline request line the way Redis's `sdssplitargs` does: whitespace separates
+/// arguments, double quotes allow `\n`, `\xHH` and other escapes, single quotes allow `\'`.
+/// A closing quote must be followed by whitespace or the end. `None` means unbalanced quotes.
+pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && is_space(line[i]) {
+            i += 1;
+        }
+        if i >= n {
+            return Some(args);
+        }
+        let mut cur = Vec::new();
+        let mut in_dq = false;
+        let mut in_sq = false;
+        loop {
+            if in_dq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\'
+                    && i + 3 < n
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
+                    cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if in_sq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                        i += 1;
+                        break;
+                    }
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        args.push(Bytes::from(cur));
+    }
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c)
+}
+
+fn hex(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        let mut p = Parser::default();
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(cmd) = p.parse(&mut buf)? {
+            out.push(cmd);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn multibulk_and_inline() {
+        let r = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset a \"b c\"\n").unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0], vec![Bytes::from("GET"), Bytes::from("k")]);
+        assert_eq!(r[1], vec![Bytes::from("PING")]);
+        assert_eq!(
+            r[2],
+            vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]
+        );
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let input = b"*3\r\n$3\r\nSET\r\n$5\r\nhello\r\n$0\r\n\r\n";
+        let mut p = Parser::default();
+        let mut buf = BytesMut::new();
+        let mut got = None;
+        for &b in input.iter() {
+            buf.extend_from_slice(&[b]);
+            if let Some(c) = p.parse(&mut buf).unwrap() {
+                got = Some(c);
+            }
+        }
+        assert_eq!(
+            got.unwrap(),
+            vec![Bytes::from("SET"), Bytes::from("hello"), Bytes::new()]
+        );
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+a\r\n"),
+            Err(ProtocolError::ExpectedDollar('+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$999999999999\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"set \"a\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"set \"a\"b\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar('+').to_string(),
+            "ERR Protocol error: expected '$', got '+'"
+        );
+    }
+
+    #[test]
+    fn inline_escapes() {
+        let r = parse_all(b"set k \"\\x41\\n\" 'it\\'s'\r\n").unwrap();
+        assert_eq!(r[0][2], Bytes::from("A\n"));
+        assert_eq!(r[0][3], Bytes::from("it's"));
+    }
+
+    #[test]
+    fn empty_requests() {
+        let r = parse_all(b"\r\n*0\r\n").unwrap();
+        assert_eq!(r, vec![Vec::<Bytes>::new(), Vec::new()]);
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        for _ in 0..20000 {
+            let mut v = Vec::new();
+            let len = (seed % 40) as usize;
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                v.push(b"*$\r\n0123-x\"' \\"[(seed % 14) as usize]);
+            }
+            let _ = parse_all(&v);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `flint-server`: starts the engine, listens, and serves clients until SIGTERM, SIGINT or
+//! SHUTDOWN. Usage is redis-server's: `flint-server [/path/to/flint.conf] [--name value ...]`.
+
+use std::sync::Arc;
+
+use mimalloc::MiMalloc;
+
+mod config_file;
+mod conn;
+mod listener;
+
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "Flint server v={} (Redis 7.0 compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("Usage: flint-server [/path/to/flint.conf] [--name value ...]");
+        println!("Examples: flint-server --port 7777 --requirepass secret --threads 2");
+        return;
+    }
+    let config = flint_engine::config::Config::new();
+    if let Err(e) = config_file::load(&config, &args) {
+        eprintln!("\n*** FATAL CONFIG FILE ERROR ***\n{e}");
+        std::process::exit(1);
+    }
+    config_file::init_logging(&config);
+    let engine = match flint_engine::Engine::new(config) {
+        Ok(e) => Arc::new(e),
+        Err(e) => {
+            eprintln!("fatal: {e}");
+            std::process::exit(1);
+        }
+    };
+    let threads = engine
+        .config
+        .get("threads")
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fatal: cannot start runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(listener::serve(engine, threads));
+    // Connections still open are dropped with the runtime.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}
