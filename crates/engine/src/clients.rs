@@ -1,10 +1,14 @@
 //! The client registry: every connected client's [`ClientHandle`], for CLIENT LIST/INFO/KILL,
 //! INFO clients and maxclients. The server registers a client when it connects and removes it
 //! when it goes; the engine only reads and flags handles.
+//!
+//! A handle mirrors what other clients may need to see of a connection (CLIENT LIST is run by
+//! one client about all the others, which cannot reach their [`crate::Session`]s): flags as
+//! Redis's one-letter codes, subscription counts, the queued MULTI length, the last command.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,7 +25,8 @@ pub struct ClientInfo {
     pub lib_ver: Option<Bytes>,
     /// Protocol version (2 or 3).
     pub resp: u8,
-    /// Flags shown in CLIENT LIST (`N` normal, `M` master, `O` monitor, `x` in MULTI...).
+    /// Flags shown in CLIENT LIST (`M` master, `O` monitor, `x` in MULTI...; see
+    /// [`FLAG_ORDER`]). Change them with [`ClientHandle::set_flag`]; an `N` here is ignored.
     pub flags: String,
 }
 
@@ -42,8 +47,9 @@ pub struct ClientHandle {
     pub last_ms: AtomicU64,
     /// Selected database.
     pub db: AtomicUsize,
-    /// Index of the last command in the command table (for `cmd=` in CLIENT LIST).
-    pub last_cmd: Mutex<&'static str>,
+    /// The last command run, as (command, subcommand or ""), for `cmd=` in CLIENT LIST
+    /// (`("NULL", "")` before the first one).
+    pub last_cmd: Mutex<(&'static str, &'static str)>,
     /// Query buffer size and output buffer size, as last reported by the connection.
     pub qbuf: AtomicUsize,
     /// Output buffer bytes pending.
@@ -52,8 +58,24 @@ pub struct ClientHandle {
     pub info: Mutex<ClientInfo>,
     /// Set when the client must be closed (CLIENT KILL, maxclients...).
     pub killed: AtomicBool,
+    /// The socket's file descriptor (`fd=` in CLIENT LIST; -1 when there is none).
+    pub fd: AtomicI64,
+    /// Channels subscribed to (`sub=`), kept by the pub/sub commands.
+    pub subs: AtomicUsize,
+    /// Patterns subscribed to (`psub=`), kept by the pub/sub commands.
+    pub psubs: AtomicUsize,
+    /// Shard channels subscribed to (`ssub=`), kept by the pub/sub commands.
+    pub ssubs: AtomicUsize,
+    /// Commands queued in MULTI, or -1 outside MULTI (`multi=`), kept by MULTI/EXEC.
+    pub multi_len: AtomicI64,
     waker: Waker,
 }
+
+/// Redis's one-letter client flags in the order CLIENT LIST prints them: `O` monitor, `S`
+/// replica, `M` master, `P` pub/sub, `x` in MULTI, `b` blocked, `t` tracking, `R` broken
+/// redirect, `B` broadcast tracking, `d` dirty CAS, `c` close after reply, `u` unblocked, `A`
+/// close asap, `U` unix socket, `r` readonly, `e` no-evict, `T` no-touch.
+pub const FLAG_ORDER: &str = "OSMPxbtRBdcuAUreT";
 
 impl std::fmt::Debug for ClientHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +96,52 @@ impl ClientHandle {
     /// Whether the client was told to close.
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Acquire)
+    }
+
+    /// Sets or clears one of the one-letter flags of [`FLAG_ORDER`] (`N`, "no flags", is
+    /// implied and never stored).
+    pub fn set_flag(&self, flag: char, on: bool) {
+        let mut info = self.info.lock();
+        let had = info.flags.contains(flag);
+        if on && !had {
+            info.flags.push(flag);
+        } else if !on && had {
+            info.flags.retain(|c| c != flag);
+        }
+    }
+
+    /// Whether flag `flag` is set.
+    pub fn has_flag(&self, flag: char) -> bool {
+        self.info.lock().flags.contains(flag)
+    }
+
+    /// The `flags=` field of CLIENT LIST: the set flags in Redis's order, or `N` when none.
+    pub fn flags_string(&self) -> String {
+        let info = self.info.lock();
+        let s: String = FLAG_ORDER
+            .chars()
+            .filter(|&c| info.flags.contains(c))
+            .collect();
+        if s.is_empty() {
+            "N".into()
+        } else {
+            s
+        }
+    }
+
+    /// The `cmd=` field of CLIENT LIST: `get`, `client|list`, or `NULL`.
+    pub fn last_cmd_name(&self) -> String {
+        let (cmd, sub) = *self.last_cmd.lock();
+        if sub.is_empty() {
+            cmd.to_string()
+        } else {
+            format!("{cmd}|{sub}")
+        }
+    }
+
+    /// Whether the client is a MONITOR.
+    pub fn is_monitor(&self) -> bool {
+        self.has_flag('O')
     }
 }
 
@@ -101,7 +169,7 @@ impl Clients {
             created_ms: now_ms,
             last_ms: AtomicU64::new(now_ms),
             db: AtomicUsize::new(0),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: Mutex::new(("NULL", "")),
             qbuf: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
             info: Mutex::new(ClientInfo {
@@ -110,6 +178,11 @@ impl Clients {
                 ..Default::default()
             }),
             killed: AtomicBool::new(false),
+            fd: AtomicI64::new(-1),
+            subs: AtomicUsize::new(0),
+            psubs: AtomicUsize::new(0),
+            ssubs: AtomicUsize::new(0),
+            multi_len: AtomicI64::new(-1),
             waker,
         });
         self.map.lock().insert(id, h.clone());

@@ -340,7 +340,7 @@ pub struct Ctx<'a> {
     /// The client's session.
     pub sess: &'a mut Session,
     /// The arguments, the command name first.
-    pub args: &'a [Bytes],
+    pub args: &'a [&'a [u8]],
     /// Where the reply goes.
     pub out: &'a mut ReplyWriter,
     /// The locked keyspace.
@@ -356,12 +356,12 @@ impl Ctx<'_> {
     /// Argument `i` (0 is the command name); empty if absent, which arity checks rule out.
     #[inline]
     pub fn arg(&self, i: usize) -> &[u8] {
-        self.args.get(i).map(|b| &b[..]).unwrap_or(&[])
+        self.args.get(i).copied().unwrap_or(&[])
     }
 
     /// Argument `i` as an owned, cheaply cloned `Bytes`.
     pub fn arg_bytes(&self, i: usize) -> Bytes {
-        self.args.get(i).cloned().unwrap_or_default()
+        Bytes::copy_from_slice(self.arg(i))
     }
 
     /// Whether argument `i` equals `word`, ignoring ASCII case.

@@ -2,25 +2,33 @@
 //! table, clients, statistics, slow log) and the propagation interface that the AOF and replicas
 //! will consume. The engine is a library: it has no threads and no sockets; the server calls
 //! [`Engine::execute`] for each command and [`Engine::cron`] periodically.
+//!
+//! Observers of the request path also live here, each fed by the dispatcher after a command:
+//! MONITOR sinks ([`Engine::feed_monitors`]: bounded queues the server drains, a sink that
+//! falls too far behind gets its client killed), the latency monitor
+//! ([`Engine::latency_sample`]), and the instantaneous metrics of INFO stats
+//! ([`Engine::sample_metrics`]). Memory figures come from a probe the server installs
+//! ([`Engine::set_memory_probe`]), since the allocator is the binary's choice.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
-use crate::clients::Clients;
-use crate::cmd::Table;
+use crate::clients::{Clients, Waker};
+use crate::cmd::{flags, Command, Table};
 use crate::config::Config;
 use crate::keyspace::Keyspace;
+use crate::session::Session;
 use crate::stats::Stats;
 
 /// Receives every change to the keyspace as a command in deterministic form, in execution order.
 pub trait Propagate: Send + Sync {
     /// `args` was applied to database `db`.
-    fn propagate(&self, db: usize, args: &[Bytes]);
+    fn propagate(&self, db: usize, args: &[&[u8]]);
 }
 
 /// One slow log entry.
@@ -47,6 +55,112 @@ pub struct SlowLog {
     pub entries: Mutex<VecDeque<SlowEntry>>,
     /// Next entry id.
     pub next_id: AtomicU64,
+}
+
+/// Memory figures from the allocator, for INFO memory (and later maxmemory).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryStats {
+    /// Bytes allocated and not freed (Redis's `used_memory`).
+    pub allocated: u64,
+    /// Bytes in pages the allocator uses (`allocator_active`; 0 if unknown).
+    pub active: u64,
+    /// Bytes the allocator keeps resident (`allocator_resident`; 0 if unknown).
+    pub resident: u64,
+    /// The allocator's name and version (`mem_allocator`).
+    pub allocator: &'static str,
+}
+
+/// Reads the allocator's figures; installed by the server with [`Engine::set_memory_probe`].
+pub type MemoryProbe = fn() -> MemoryStats;
+
+/// A MONITOR client's queue of formatted lines, filled by [`Engine::feed_monitors`] and
+/// drained by the client's connection.
+pub struct MonitorSink {
+    /// The monitoring client.
+    pub client_id: u64,
+    lines: Mutex<VecDeque<Bytes>>,
+    queued_bytes: AtomicUsize,
+    overflowed: AtomicBool,
+    waker: Waker,
+}
+
+impl MonitorSink {
+    /// Moves every queued line (complete RESP simple strings) to the end of `out`.
+    pub fn drain_into(&self, out: &mut Vec<Bytes>) {
+        let mut q = self.lines.lock();
+        let n: usize = q.iter().map(Bytes::len).sum();
+        out.extend(q.drain(..));
+        self.queued_bytes.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Whether the client fell more than [`MONITOR_MAX_BYTES`] behind and must be closed.
+    pub fn is_overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
+
+/// A MONITOR client that has this many bytes of lines not yet taken by its connection is
+/// disconnected (Redis would apply client-output-buffer-limit; a bound is needed either way so
+/// a slow monitor cannot grow memory without limit).
+pub const MONITOR_MAX_BYTES: usize = 64 << 20;
+
+/// Samples kept per latency event (Redis's LATENCY_TS_LEN).
+pub const LATENCY_SAMPLES: usize = 160;
+
+/// One latency event's history (LATENCY HISTORY / LATEST).
+#[derive(Clone, Debug, Default)]
+pub struct LatencySeries {
+    /// `(unix seconds, milliseconds)`, oldest first, at most [`LATENCY_SAMPLES`]; one per second
+    /// (several events in the same second keep the largest).
+    pub samples: VecDeque<(u64, u64)>,
+    /// The largest latency ever recorded for the event.
+    pub max_ms: u64,
+}
+
+/// A rolling rate, as Redis's instantaneous metrics: the average of the last 16 rates sampled
+/// every 100 ms.
+#[derive(Default)]
+struct InstMetric {
+    last_value: u64,
+    last_ms: u64,
+    rates: [f64; 16],
+    idx: usize,
+}
+
+impl InstMetric {
+    fn sample(&mut self, now_ms: u64, value: u64) {
+        if self.last_ms != 0 && now_ms > self.last_ms {
+            let per_s = value.saturating_sub(self.last_value) as f64 * 1000.0
+                / (now_ms - self.last_ms) as f64;
+            self.rates[self.idx % 16] = per_s;
+            self.idx = (self.idx + 1) % 16;
+        }
+        self.last_value = value;
+        self.last_ms = now_ms;
+    }
+
+    fn rate(&self) -> f64 {
+        self.rates.iter().sum::<f64>() / 16.0
+    }
+}
+
+/// Instantaneous ops/s and network throughput (INFO stats).
+#[derive(Default)]
+struct InstMetrics {
+    ops: InstMetric,
+    net_in: InstMetric,
+    net_out: InstMetric,
+}
+
+/// What SHUTDOWN asked for, read by the server when it gets [`crate::Action::Shutdown`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownRequest {
+    /// `Some(true)` for SAVE, `Some(false)` for NOSAVE, `None` to follow the `save` config.
+    pub save: Option<bool>,
+    /// NOW: do not wait for replicas to catch up.
+    pub now: bool,
+    /// FORCE: exit even if the final save fails.
+    pub force: bool,
 }
 
 /// The server state.
@@ -77,6 +191,18 @@ pub struct Engine {
     pub pause_until_ms: AtomicU64,
     /// CLIENT PAUSE WRITE (true) or ALL (false).
     pub pause_writes_only: AtomicBool,
+    /// 40 hex characters: the replication id (master_replid).
+    pub replid: String,
+    /// What the last SHUTDOWN asked for.
+    pub shutdown_request: Mutex<ShutdownRequest>,
+    /// Latency events by name (LATENCY).
+    pub latency: Mutex<BTreeMap<String, LatencySeries>>,
+    /// The largest `used_memory` seen (used_memory_peak).
+    pub memory_peak: AtomicU64,
+    memory_probe: RwLock<Option<MemoryProbe>>,
+    monitors: RwLock<Vec<Arc<MonitorSink>>>,
+    has_monitors: AtomicBool,
+    metrics: Mutex<InstMetrics>,
     propagators: RwLock<Vec<Arc<dyn Propagate>>>,
     has_propagators: AtomicBool,
     /// Where the active expiry cycle resumes (database, shard).
@@ -99,9 +225,12 @@ impl Engine {
             .get("databases")
             .and_then(|s| s.parse().ok())
             .unwrap_or(16);
-        let run_id: String = (0..40)
-            .map(|_| format!("{:x}", rand::random::<u8>() % 16))
-            .collect();
+        let hex40 = || -> String {
+            (0..40)
+                .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+                .collect()
+        };
+        let run_id = hex40();
         Ok(Engine {
             keyspace: Keyspace::new(dbs),
             config,
@@ -116,6 +245,14 @@ impl Engine {
             active_expire_enabled: AtomicBool::new(true),
             pause_until_ms: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
+            replid: hex40(),
+            shutdown_request: Mutex::new(ShutdownRequest::default()),
+            latency: Mutex::new(BTreeMap::new()),
+            memory_peak: AtomicU64::new(0),
+            memory_probe: RwLock::new(None),
+            monitors: RwLock::new(Vec::new()),
+            has_monitors: AtomicBool::new(false),
+            metrics: Mutex::new(InstMetrics::default()),
             propagators: RwLock::new(Vec::new()),
             has_propagators: AtomicBool::new(false),
             expire_cursor: Mutex::new((0, 0)),
@@ -135,7 +272,7 @@ impl Engine {
     }
 
     /// Sends one record to every consumer.
-    pub fn propagate(&self, db: usize, args: &[Bytes]) {
+    pub fn propagate(&self, db: usize, args: &[&[u8]]) {
         for p in self.propagators.read().iter() {
             p.propagate(db, args);
         }
@@ -153,6 +290,7 @@ impl Engine {
     /// Each shard is locked only for a bounded step (a few hundred keys with a TTL), so a
     /// million keys expiring at once never stall a client for more than a step.
     pub fn cron(&self, budget_us: u64) -> usize {
+        self.sample_metrics();
         if !self.active_expire_enabled.load(Ordering::Relaxed) {
             return 0;
         }
@@ -175,8 +313,7 @@ impl Engine {
                 Stats::add(&self.stats.expire_checked, step.checked as u64);
                 if propagating {
                     for e in &step.expired {
-                        let key = Bytes::copy_from_slice(e.key.as_slice());
-                        self.propagate(db, &[Bytes::from_static(b"DEL"), key]);
+                        self.propagate(db, &[b"DEL", e.key.as_slice()]);
                     }
                 }
                 let busy = step.checked > 0 && step.expired.len() * 4 > step.checked;
@@ -216,4 +353,271 @@ impl Engine {
             })
             .collect()
     }
+
+    /// Installs the allocator probe INFO memory reads (the server's allocator is its choice,
+    /// so the engine cannot ask it directly).
+    pub fn set_memory_probe(&self, probe: MemoryProbe) {
+        *self.memory_probe.write() = Some(probe);
+    }
+
+    /// Current memory figures: the installed probe's, or else the process's resident set size
+    /// as `allocated` (allocator "libc"). Updates the peak.
+    pub fn memory(&self) -> MemoryStats {
+        let probe = *self.memory_probe.read();
+        let m = match probe {
+            Some(p) => p(),
+            None => MemoryStats {
+                allocated: rss_bytes(),
+                active: 0,
+                resident: 0,
+                allocator: "libc",
+            },
+        };
+        self.memory_peak.fetch_max(m.allocated, Ordering::Relaxed);
+        m
+    }
+
+    /// Notes the command a client is running, for `cmd=` in CLIENT LIST. Call before the
+    /// handler runs (CLIENT LIST shows itself as `client|list`, as Redis does). `args[0]` finds
+    /// the parent of a subcommand.
+    pub fn note_command(&self, cmd: &Command, sess: &Session, args: &[&[u8]]) {
+        let name = if cmd.full_name.len() == cmd.def.name.len() {
+            (cmd.def.name, "")
+        } else {
+            let parent = args
+                .first()
+                .and_then(|a| self.commands.get(a))
+                .map(|p| p.def.name)
+                .unwrap_or("NULL");
+            (parent, cmd.def.name)
+        };
+        *sess.handle.last_cmd.lock() = name;
+    }
+
+    /// Registers a MONITOR client: lines for every command run from now on are queued on the
+    /// returned sink and `waker` is called when there are new ones.
+    pub fn add_monitor(&self, client_id: u64, waker: Waker) -> Arc<MonitorSink> {
+        let sink = Arc::new(MonitorSink {
+            client_id,
+            lines: Mutex::new(VecDeque::new()),
+            queued_bytes: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+            waker,
+        });
+        let mut all = self.monitors.write();
+        all.push(sink.clone());
+        self.has_monitors.store(true, Ordering::Release);
+        sink
+    }
+
+    /// Unregisters a MONITOR client (it disconnected, or sent RESET).
+    pub fn remove_monitor(&self, client_id: u64) {
+        let mut all = self.monitors.write();
+        all.retain(|m| m.client_id != client_id);
+        self.has_monitors.store(!all.is_empty(), Ordering::Release);
+    }
+
+    /// Number of MONITOR clients.
+    pub fn monitor_count(&self) -> usize {
+        self.monitors.read().len()
+    }
+
+    /// Shows a command that ran to every MONITOR client, in Redis's format:
+    /// `+1700000000.123456 [0 127.0.0.1:5555] "set" "k" "v"`. Call after each command that
+    /// passed the dispatcher's checks (it ran, successfully or not). Admin commands and those
+    /// flagged `skip_monitor` are not shown; passwords (AUTH, HELLO AUTH, MIGRATE AUTH) are
+    /// shown as `(redacted)`. The database is the one selected after the command, as in Redis.
+    pub fn feed_monitors(&self, cmd: &Command, sess: &Session, args: &[&[u8]]) {
+        if !self.has_monitors.load(Ordering::Acquire) || cmd.has(flags::ADMIN | flags::SKIP_MONITOR)
+        {
+            return;
+        }
+        let sinks = self.monitors.read();
+        if sinks.is_empty() {
+            return;
+        }
+        let line = monitor_line(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_micros() as u64)
+                .unwrap_or(0),
+            sess.db,
+            &sess
+                .handle
+                .addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            args,
+        );
+        for sink in sinks.iter() {
+            if sink.is_overflowed() {
+                continue;
+            }
+            let queued = sink.queued_bytes.fetch_add(line.len(), Ordering::Relaxed) + line.len();
+            if queued > MONITOR_MAX_BYTES {
+                sink.overflowed.store(true, Ordering::Release);
+                if let Some(h) = self.clients.get(sink.client_id) {
+                    tracing::warn!(
+                        "closing MONITOR client {}: over {MONITOR_MAX_BYTES} bytes behind",
+                        sink.client_id
+                    );
+                    h.kill();
+                }
+                (sink.waker)();
+                continue;
+            }
+            sink.lines.lock().push_back(line.clone());
+            (sink.waker)();
+        }
+    }
+
+    /// Records a latency event of `ms` milliseconds if `latency-monitor-threshold` is on and
+    /// `ms` reaches it (Redis's latencyAddSampleIfNeeded).
+    pub fn latency_sample(&self, event: &str, ms: u64) {
+        let threshold = self.config.settings().latency_threshold_ms;
+        if threshold == 0 || ms < threshold {
+            return;
+        }
+        self.latency_add(event, unix_ms() / 1000, ms);
+    }
+
+    /// Adds a sample to `event`'s history unconditionally.
+    pub fn latency_add(&self, event: &str, now_s: u64, ms: u64) {
+        let mut all = self.latency.lock();
+        let series = match all.get_mut(event) {
+            Some(s) => s,
+            None => all.entry(event.to_string()).or_default(),
+        };
+        series.max_ms = series.max_ms.max(ms);
+        if let Some(last) = series.samples.back_mut() {
+            if last.0 == now_s {
+                last.1 = last.1.max(ms);
+                return;
+            }
+        }
+        if series.samples.len() == LATENCY_SAMPLES {
+            series.samples.pop_front();
+        }
+        series.samples.push_back((now_s, ms));
+    }
+
+    /// What the dispatcher records once a command has run: latency events (`command`, or
+    /// `fast-command` for commands flagged fast) and the MONITOR feed.
+    pub fn after_command(&self, cmd: &Command, sess: &Session, args: &[&[u8]], elapsed_us: u64) {
+        let event = if cmd.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        self.latency_sample(event, elapsed_us / 1000);
+        self.feed_monitors(cmd, sess, args);
+    }
+
+    /// Samples the counters behind INFO's instantaneous metrics; a no-op when called again
+    /// within 100 ms. Called from [`Engine::cron`].
+    pub fn sample_metrics(&self) {
+        let now = unix_ms();
+        let mut m = self.metrics.lock();
+        if m.ops.last_ms != 0 && now < m.ops.last_ms + 100 {
+            return;
+        }
+        m.ops
+            .sample(now, Stats::get(&self.stats.total_commands_processed));
+        m.net_in
+            .sample(now, Stats::get(&self.stats.net_input_bytes));
+        m.net_out
+            .sample(now, Stats::get(&self.stats.net_output_bytes));
+    }
+
+    /// Instantaneous `(ops/s, input bytes/s, output bytes/s)`.
+    pub fn instantaneous(&self) -> (f64, f64, f64) {
+        let m = self.metrics.lock();
+        (m.ops.rate(), m.net_in.rate(), m.net_out.rate())
+    }
+}
+
+/// The process's resident set size in bytes, from /proc/self/statm (0 where unavailable).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+/// A MONITOR line as a RESP simple string: time, db, client address, then each argument quoted
+/// as Redis's `sdscatrepr` does (`\n`, `\"`, `\x01`...), secrets redacted.
+pub fn monitor_line(now_us: u64, db: usize, addr: &str, args: &[&[u8]]) -> Bytes {
+    let mut s: Vec<u8> = Vec::with_capacity(48 + args.iter().map(|a| a.len() + 3).sum::<usize>());
+    s.extend_from_slice(
+        format!(
+            "+{}.{:06} [{db} {addr}]",
+            now_us / 1_000_000,
+            now_us % 1_000_000
+        )
+        .as_bytes(),
+    );
+    let redacted = redacted_args(args);
+    for (i, a) in args.iter().enumerate() {
+        s.push(b' ');
+        if redacted.contains(&i) {
+            s.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            repr_into(&mut s, a);
+        }
+    }
+    s.extend_from_slice(b"\r\n");
+    Bytes::from(s)
+}
+
+/// Positions of arguments that must never be shown (passwords): every argument of AUTH, the
+/// two after HELLO's AUTH, the one after MIGRATE's AUTH and the two after its AUTH2.
+fn redacted_args(args: &[&[u8]]) -> Vec<usize> {
+    let Some(name) = args.first() else {
+        return Vec::new();
+    };
+    if name.eq_ignore_ascii_case(b"auth") {
+        return (1..args.len()).collect();
+    }
+    let is_hello = name.eq_ignore_ascii_case(b"hello");
+    if !is_hello && !name.eq_ignore_ascii_case(b"migrate") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let secrets = if args[i].eq_ignore_ascii_case(b"auth") {
+            if is_hello {
+                2
+            } else {
+                1
+            }
+        } else if !is_hello && args[i].eq_ignore_ascii_case(b"auth2") {
+            2
+        } else {
+            0
+        };
+        out.extend(i + 1..(i + 1 + secrets).min(args.len()));
+        i += 1 + secrets;
+    }
+    out
+}
+
+/// Appends `a` quoted as Redis's `sdscatrepr`.
+pub fn repr_into(out: &mut Vec<u8>, a: &[u8]) {
+    out.push(b'"');
+    for &b in a {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
 }

@@ -78,7 +78,7 @@ fn table_hash(h: u64) -> u64 {
 struct Segment {
     /// Local depth: how many directory bits all its entries share.
     depth: u32,
-    table: HashTable<Entry>,
+    table: HashTable<Box<Entry>>,
     /// Entries with a TTL (lets active expiry skip segments without any).
     volatile: u32,
 }
@@ -165,6 +165,7 @@ impl Shard {
         let seg = self.segs.get(self.seg_index(hash))?;
         seg.table
             .find(table_hash(hash), |e| e.key.as_slice() == key)
+            .map(|b| &**b)
     }
 
     /// The entry for `key`, mutable, expired or not.
@@ -174,6 +175,7 @@ impl Shard {
         let seg = self.segs.get_mut(i)?;
         seg.table
             .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
+            .map(|b| &mut **b)
     }
 
     /// Finds `key` with one probe, removing it instead if its TTL has passed at `now_ms`.
@@ -194,7 +196,7 @@ impl Shard {
                     seg.volatile -= 1;
                     self.volatile -= 1;
                     self.len -= 1;
-                    Lookup::Expired(entry)
+                    Lookup::Expired(*entry)
                 } else {
                     Lookup::Live(found.into_mut())
                 }
@@ -216,7 +218,7 @@ impl Shard {
             seg.volatile -= 1;
             self.volatile -= 1;
         }
-        Some(entry)
+        Some(*entry)
     }
 
     /// Inserts a key known to be absent.
@@ -244,7 +246,7 @@ impl Shard {
             seg.volatile += 1;
         }
         seg.table
-            .insert_unique(table_hash(hash), entry, |e| {
+            .insert_unique(table_hash(hash), Box::new(entry), |e| {
                 table_hash(hasher.hash(e.key.as_slice()))
             })
             .into_mut()
@@ -380,7 +382,7 @@ impl Shard {
             step.checked += seg.volatile as usize;
             let before = step.expired.len();
             step.expired
-                .extend(seg.table.extract_if(|e| e.is_expired(now_ms)));
+                .extend(seg.table.extract_if(|e| e.is_expired(now_ms)).map(|b| *b));
             let removed = step.expired.len() - before;
             seg.volatile -= removed as u32;
             self.volatile -= removed;
@@ -413,7 +415,7 @@ impl Shard {
             let mut found: Vec<(u64, &Entry)> = seg
                 .table
                 .iter()
-                .map(|e| (hasher.hash(e.key.as_slice()), e))
+                .map(|e| (hasher.hash(e.key.as_slice()), &**e))
                 .filter(|(h, _)| *h >= cursor)
                 .collect();
             found.sort_unstable_by_key(|(h, _)| *h);
@@ -447,7 +449,7 @@ impl Shard {
     pub fn nth(&self, mut n: usize) -> Option<&Entry> {
         for seg in &self.segs {
             if n < seg.table.len() {
-                return seg.table.iter().nth(n);
+                return seg.table.iter().nth(n).map(|b| &**b);
             }
             n -= seg.table.len();
         }

@@ -17,7 +17,10 @@ pub mod conn;
 pub mod ctx;
 pub mod engine;
 pub mod error;
+pub mod expire;
+pub mod keys;
 pub mod keyspace;
+pub mod server;
 pub mod session;
 pub mod small;
 pub mod stats;
@@ -36,5 +39,5 @@ pub use session::Session;
 
 /// Every module's command declarations, gathered into the table at start.
 pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
-    vec![types::string::COMMANDS, conn::COMMANDS]
+    vec![types::string::COMMANDS, conn::COMMANDS, keys::COMMANDS, expire::COMMANDS, server::COMMANDS]
 }

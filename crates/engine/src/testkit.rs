@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use flint_protocol::ReplyWriter;
 
 use crate::config::Config;
@@ -42,15 +41,12 @@ impl Kit {
 
     /// Runs a command given as words; returns the raw reply text.
     pub fn run(&mut self, words: &[&str]) -> String {
-        let args: Vec<Bytes> = words
-            .iter()
-            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-            .collect();
+        let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
         self.run_bytes(&args)
     }
 
     /// Runs a command given as byte arguments; returns the raw reply text.
-    pub fn run_bytes(&mut self, args: &[Bytes]) -> String {
+    pub fn run_bytes(&mut self, args: &[&[u8]]) -> String {
         let _ = self.engine.execute(&mut self.sess, args, &mut self.out);
         let text = String::from_utf8_lossy(&self.out.buffer()[..]).into_owned();
         self.out.buffer().clear();

@@ -6,7 +6,6 @@
 //! bulk is waited for without rescanning. Error texts match Redis byte for byte; after any
 //! [`ProtocolError`] the connection must reply with it and close, as Redis does.
 
-use bytes::{Bytes, BytesMut};
 
 /// Limits on what a client may send, with Redis's names and defaults.
 #[derive(Clone, Copy, Debug)]
@@ -66,41 +65,43 @@ pub enum ProtocolError {
 }
 
 /// Where the parser is inside the current request.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 enum State {
     /// Between requests.
     #[default]
     Start,
-    /// Inside a multibulk: `remaining` arguments still to read; `bulk` is the length of the
-    /// argument whose header has been read but whose body has not fully arrived.
-    Multibulk {
-        remaining: usize,
-        bulk: Option<usize>,
-    },
+    /// Inside a multibulk: `remaining` arguments still to read, the next one starting at `pos`
+    /// (relative to the request's first byte); `bulk` is the length of an argument whose header
+    /// has been read but whose body has not fully arrived.
+    Multibulk { remaining: usize, pos: usize, bulk: Option<usize> },
 }
 
 /// Incremental RESP request parser. One per connection.
+///
+/// It never copies or consumes: [`Parser::parse`] looks at the bytes of the next request, and on
+/// success returns its length and records its arguments as ranges, read with [`Parser::args`].
+/// The caller advances its buffer past whole requests only, so after "need more bytes" the next
+/// call sees the same request start and resumes where it left off.
 #[derive(Debug, Default)]
 pub struct Parser {
     state: State,
-    args: Vec<Bytes>,
+    ranges: Vec<(usize, usize)>,
     limits: Limits,
+    /// Inline requests own their (unescaped) arguments.
+    inline: Vec<Vec<u8>>,
+    is_inline: bool,
 }
 
 /// Lines of a multibulk header may not exceed this without a newline (Redis: 64 KiB).
 const MAX_HEADER_LINE: usize = 64 * 1024;
 
-/// Arguments are preallocated up to this many from the header; the rest grow as they arrive.
+/// Argument ranges are preallocated up to this many from the header; the rest grow as they arrive.
 const MAX_PREALLOC_ARGS: usize = 1024;
 
 impl Parser {
     /// A parser with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Parser {
-            state: State::Start,
-            args: Vec::new(),
-            limits,
-        }
+        Parser { limits, ..Parser::default() }
     }
 
     /// Changes the limits (for example after AUTH succeeds, or CONFIG SET).
@@ -113,126 +114,125 @@ impl Parser {
         &self.limits
     }
 
-    /// How many bytes the pending bulk argument still needs, if one is pending; lets the reader
-    /// size its next read for large values.
+    /// How many more bytes the pending request needs at least, if a large bulk is pending; lets
+    /// the reader size its next read for large values.
     pub fn pending_bulk(&self) -> Option<usize> {
         match self.state {
-            State::Multibulk { bulk: Some(n), .. } => Some(n + 2),
+            State::Multibulk { bulk: Some(n), pos, .. } => Some(pos + n + 2),
             _ => None,
         }
     }
 
-    /// Parses the next complete request from the front of `buf`, consuming its bytes.
+    /// The arguments of the request last returned by [`Parser::parse`], given the bytes of that
+    /// request (`&buf[..len]`).
+    #[inline]
+    pub fn args<'b>(&'b self, request: &'b [u8]) -> impl Iterator<Item = &'b [u8]> + 'b {
+        let inline = self.is_inline.then(|| self.inline.iter().map(|v| &v[..]));
+        let ranges = (!self.is_inline).then(|| self.ranges.iter().map(move |&(a, b)| request.get(a..b).unwrap_or(&[])));
+        inline.into_iter().flatten().chain(ranges.into_iter().flatten())
+    }
+
+    /// Number of arguments of the request last returned.
+    pub fn argc(&self) -> usize {
+        if self.is_inline {
+            self.inline.len()
+        } else {
+            self.ranges.len()
+        }
+    }
+
+    /// Looks at the request at the front of `buf`.
     ///
-    /// Returns `Ok(None)` when more bytes are needed (what was consumed so far is kept in the
-    /// parser's state), `Ok(Some(args))` for a whole request (possibly empty for a blank inline
-    /// line, which callers skip), or the protocol error to report before closing.
-    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    /// Returns `Ok(None)` when more bytes are needed, `Ok(Some(len))` when the first `len` bytes
+    /// are a whole request (its arguments then come from [`Parser::args`]; zero arguments for a
+    /// blank line or `*0`, which callers skip), or the protocol error to report before closing.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         loop {
             match self.state {
                 State::Start => {
-                    let Some(&first) = buf.first() else {
-                        return Ok(None);
-                    };
+                    let Some(&first) = buf.first() else { return Ok(None) };
                     if first != b'*' {
                         return self.parse_inline(buf);
                     }
+                    self.is_inline = false;
                     let Some(line_end) = find_crlf(buf, 1) else {
                         if buf.len() > MAX_HEADER_LINE {
                             return Err(ProtocolError::TooBigMbulkCount);
                         }
                         return Ok(None);
                     };
-                    let count = parse_len(&buf[1..line_end]);
-                    let count = match count {
+                    let count = match parse_len(&buf[1..line_end]) {
                         Some(n) if n <= self.limits.max_multibulk_len => n,
                         _ => return Err(ProtocolError::InvalidMultibulkLength),
                     };
                     if !self.limits.authenticated && count > 10 {
                         return Err(ProtocolError::UnauthenticatedMultibulk);
                     }
-                    let _ = buf.split_to(line_end + 2);
+                    self.ranges.clear();
                     if count <= 0 {
                         // `*0` and `*-1` are empty requests: skipped, as Redis does.
-                        return Ok(Some(Vec::new()));
+                        return Ok(Some(line_end + 2));
                     }
                     let count = count as usize;
-                    self.args = Vec::with_capacity(count.min(MAX_PREALLOC_ARGS));
-                    self.state = State::Multibulk {
-                        remaining: count,
-                        bulk: None,
-                    };
+                    self.ranges.reserve(count.min(MAX_PREALLOC_ARGS));
+                    self.state = State::Multibulk { remaining: count, pos: line_end + 2, bulk: None };
                 }
-                State::Multibulk { remaining, bulk } => {
+                State::Multibulk { remaining, pos, bulk } => {
                     if remaining == 0 {
                         self.state = State::Start;
-                        return Ok(Some(std::mem::take(&mut self.args)));
+                        return Ok(Some(pos));
                     }
-                    let len = match bulk {
-                        Some(len) => len,
+                    let (len, body) = match bulk {
+                        Some(len) => (len, pos),
                         None => {
-                            let Some(&first) = buf.first() else {
-                                return Ok(None);
-                            };
+                            let rest = buf.get(pos..).unwrap_or(&[]);
+                            let Some(&first) = rest.first() else { return Ok(None) };
                             if first != b'$' {
                                 return Err(ProtocolError::ExpectedDollar(first as char));
                             }
-                            let Some(line_end) = find_crlf(buf, 1) else {
-                                if buf.len() > MAX_HEADER_LINE {
+                            let Some(line_end) = find_crlf(rest, 1) else {
+                                if rest.len() > MAX_HEADER_LINE {
                                     return Err(ProtocolError::TooBigBulkCount);
                                 }
                                 return Ok(None);
                             };
-                            let len = match parse_len(&buf[1..line_end]) {
+                            let len = match parse_len(&rest[1..line_end]) {
                                 Some(n) if n >= 0 && n <= self.limits.max_bulk_len => n as usize,
                                 _ => return Err(ProtocolError::InvalidBulkLength),
                             };
                             if !self.limits.authenticated && len > 16384 {
                                 return Err(ProtocolError::UnauthenticatedBulk);
                             }
-                            let _ = buf.split_to(line_end + 2);
-                            self.state = State::Multibulk {
-                                remaining,
-                                bulk: Some(len),
-                            };
-                            len
+                            let body = pos + line_end + 2;
+                            self.state = State::Multibulk { remaining, pos: body, bulk: Some(len) };
+                            (len, body)
                         }
                     };
-                    if buf.len() < len + 2 {
-                        // Make room for the whole argument once, instead of growing repeatedly.
-                        if buf.capacity() < len + 2 {
-                            buf.reserve(len + 2 - buf.len());
-                        }
+                    if buf.len() < body + len + 2 {
                         return Ok(None);
                     }
-                    let arg = buf.split_to(len).freeze();
+                    self.ranges.push((body, body + len));
                     // Redis does not check the trailing CRLF of a bulk; it skips two bytes.
-                    let _ = buf.split_to(2);
-                    self.args.push(arg);
-                    self.state = State::Multibulk {
-                        remaining: remaining - 1,
-                        bulk: None,
-                    };
+                    self.state = State::Multibulk { remaining: remaining - 1, pos: body + len + 2, bulk: None };
                 }
             }
         }
     }
 
-    fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    fn parse_inline(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
         let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
             if buf.len() > self.limits.max_inline_len {
                 return Err(ProtocolError::TooBigInline);
             }
             return Ok(None);
         };
-        let line = buf.split_to(nl + 1);
         let mut end = nl;
-        if end > 0 && line[end - 1] == b'\r' {
+        if end > 0 && buf[end - 1] == b'\r' {
             end -= 1;
         }
-        split_args(&line[..end])
-            .map(Some)
-            .ok_or(ProtocolError::UnbalancedQuotes)
+        self.inline = split_args(&buf[..end]).ok_or(ProtocolError::UnbalancedQuotes)?;
+        self.is_inline = true;
+        Ok(Some(nl + 1))
     }
 }
 
@@ -275,7 +275,7 @@ fn parse_len(s: &[u8]) -> Option<i64> {
 /// Splits an inline request line the way Redis's `sdssplitargs` does: whitespace separates
 /// arguments, double quotes allow `\n`, `\xHH` and other escapes, single quotes allow `\'`.
 /// A closing quote must be followed by whitespace or the end. `None` means unbalanced quotes.
-pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
@@ -355,7 +355,7 @@ pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
             }
             i += 1;
         }
-        args.push(Bytes::from(cur));
+        args.push(cur);
     }
 }
 
@@ -375,73 +375,53 @@ fn hex(c: u8) -> u8 {
 mod tests {
     use super::*;
 
-    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
         let mut p = Parser::default();
-        let mut buf = BytesMut::from(input);
+        let mut pos = 0;
         let mut out = Vec::new();
-        while let Some(cmd) = p.parse(&mut buf)? {
-            out.push(cmd);
+        while let Some(len) = p.parse(&input[pos..])? {
+            let req = &input[pos..pos + len];
+            out.push(p.args(req).map(|a| a.to_vec()).collect());
+            pos += len;
         }
         Ok(out)
+    }
+
+    fn v(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
     }
 
     #[test]
     fn multibulk_and_inline() {
         let r = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset a \"b c\"\n").unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!(r[0], vec![Bytes::from("GET"), Bytes::from("k")]);
-        assert_eq!(r[1], vec![Bytes::from("PING")]);
-        assert_eq!(
-            r[2],
-            vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]
-        );
+        assert_eq!(r[0], v(&["GET", "k"]));
+        assert_eq!(r[1], v(&["PING"]));
+        assert_eq!(r[2], v(&["set", "a", "b c"]));
     }
 
     #[test]
     fn byte_at_a_time() {
         let input = b"*3\r\n$3\r\nSET\r\n$5\r\nhello\r\n$0\r\n\r\n";
         let mut p = Parser::default();
-        let mut buf = BytesMut::new();
         let mut got = None;
-        for &b in input.iter() {
-            buf.extend_from_slice(&[b]);
-            if let Some(c) = p.parse(&mut buf).unwrap() {
-                got = Some(c);
+        for n in 1..=input.len() {
+            if let Some(len) = p.parse(&input[..n]).unwrap() {
+                assert_eq!(len, input.len());
+                got = Some(p.args(&input[..len]).map(|a| a.to_vec()).collect::<Vec<_>>());
             }
         }
-        assert_eq!(
-            got.unwrap(),
-            vec![Bytes::from("SET"), Bytes::from("hello"), Bytes::new()]
-        );
-        assert!(buf.is_empty());
+        assert_eq!(got.unwrap(), v(&["SET", "hello", ""]));
     }
 
     #[test]
     fn errors() {
-        assert_eq!(
-            parse_all(b"*x\r\n"),
-            Err(ProtocolError::InvalidMultibulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n+a\r\n"),
-            Err(ProtocolError::ExpectedDollar('+'))
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n$-5\r\n"),
-            Err(ProtocolError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n$999999999999\r\n"),
-            Err(ProtocolError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse_all(b"set \"a\n"),
-            Err(ProtocolError::UnbalancedQuotes)
-        );
-        assert_eq!(
-            parse_all(b"set \"a\"b\n"),
-            Err(ProtocolError::UnbalancedQuotes)
-        );
+        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(parse_all(b"*1\r\n+a\r\n"), Err(ProtocolError::ExpectedDollar('+')));
+        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"*1\r\n$999999999999\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"set \"a\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(parse_all(b"set \"a\"b\n"), Err(ProtocolError::UnbalancedQuotes));
         assert_eq!(
             ProtocolError::ExpectedDollar('+').to_string(),
             "ERR Protocol error: expected '$', got '+'"
@@ -451,14 +431,21 @@ mod tests {
     #[test]
     fn inline_escapes() {
         let r = parse_all(b"set k \"\\x41\\n\" 'it\\'s'\r\n").unwrap();
-        assert_eq!(r[0][2], Bytes::from("A\n"));
-        assert_eq!(r[0][3], Bytes::from("it's"));
+        assert_eq!(r[0][2], b"A\n".to_vec());
+        assert_eq!(r[0][3], b"it's".to_vec());
     }
 
     #[test]
     fn empty_requests() {
         let r = parse_all(b"\r\n*0\r\n").unwrap();
-        assert_eq!(r, vec![Vec::<Bytes>::new(), Vec::new()]);
+        assert_eq!(r, vec![Vec::<Vec<u8>>::new(), Vec::new()]);
+    }
+
+    #[test]
+    fn huge_declared_lengths_allocate_nothing() {
+        let mut p = Parser::default();
+        assert_eq!(p.parse(b"*2147483647\r\n$536870912\r\nab").unwrap(), None);
+        assert!(p.ranges.capacity() <= MAX_PREALLOC_ARGS);
     }
 
     #[test]

@@ -5,13 +5,22 @@
 //! Redis does); a malformed request gets `-ERR Protocol error: ...` and the connection closes;
 //! idle clients are closed after `timeout` seconds. A batch's replies are flushed early once they
 //! pass [`FLUSH_AT`] bytes, so a long pipeline never holds an unbounded reply buffer.
+//!
+//! CLIENT PAUSE holds each command (every one, or only those that may write) until the pause
+//! ends, checking the engine's pause deadline and sleeping on the runtime, never blocking a
+//! thread. After MONITOR the connection also forwards the lines the engine queues for it (see
+//! `flint_engine::engine::MonitorSink`); it still answers commands that do not touch the
+//! keyspace, and RESET turns it back into a normal client.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
+use flint_engine::cmd::flags;
+use flint_engine::engine::MonitorSink;
 use flint_engine::{unix_ms, Action, Engine, ReplyWriter, Session};
 use flint_protocol::{Limits, Parser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +31,8 @@ use tokio::sync::watch;
 const FLUSH_AT: usize = 1 << 20;
 /// Initial read buffer.
 const READ_CHUNK: usize = 16 * 1024;
+/// A paused command rechecks the pause this often (CLIENT UNPAUSE or a new deadline).
+const PAUSE_POLL: Duration = Duration::from_millis(10);
 
 /// Serves one client until it quits, errs, is killed, or the server stops.
 pub async fn run(
@@ -54,11 +65,20 @@ pub async fn run(
         Box::new(move || kill2.notify_one()),
     );
     let id = handle.id;
+    {
+        use std::os::fd::AsRawFd;
+        handle
+            .fd
+            .store(stream.as_raw_fd() as i64, Ordering::Relaxed);
+    }
     let mut sess = Session::new(handle.clone(), settings.requirepass.is_empty());
     let mut stop = stop_tx.subscribe();
     let result = serve(&engine, &mut stream, &mut sess, &kill, &mut stop, &stop_tx).await;
     if let Err(e) = result {
         tracing::debug!("client {id} closed: {e}");
+    }
+    if handle.is_monitor() {
+        engine.remove_monitor(id);
     }
     engine.clients.unregister(id);
 }
@@ -86,24 +106,43 @@ async fn serve(
     let mut parser = Parser::new(limits_for(engine, sess));
     let mut out = ReplyWriter::new(false);
     let mut was_authenticated = sess.authenticated;
+    // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
+    let mut monitor: Option<Arc<MonitorSink>> = None;
+    let monitor_wake = Arc::new(tokio::sync::Notify::new());
     loop {
         let settings = engine.config.settings();
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            let want = parser.pending_bulk().unwrap_or(0).max(READ_CHUNK);
-            buf.reserve(want.min(settings.client_query_buffer_limit + 1));
+            // Grow towards a pending large argument by doubling, never by its declared size
+            // (a client declaring 512 MB and sending nothing costs nothing).
+            let needed = parser.pending_bulk().unwrap_or(0).saturating_sub(buf.len());
+            let grow = needed.min(buf.len().max(READ_CHUNK)).max(READ_CHUNK);
+            buf.reserve(grow);
         }
-        let idle = if settings.timeout_s > 0 {
+        // Monitors, like replicas, never time out.
+        let idle = if settings.timeout_s > 0 && monitor.is_none() {
             Duration::from_secs(settings.timeout_s)
         } else {
             Duration::from_secs(u64::MAX / 4)
         };
-        let n = tokio::select! {
+        let woken = tokio::select! {
             r = tokio::time::timeout(idle, stream.read_buf(&mut buf)) => match r {
-                Ok(r) => r?,
+                Ok(r) => Wake::Read(r?),
                 Err(_) => return Ok(()),
             },
             _ = kill.notified() => return Ok(()),
             _ = stop.wait_for(|s| *s) => return Ok(()),
+            _ = monitor_wake.notified(), if monitor.is_some() => Wake::Monitor,
+        };
+        let n = match woken {
+            Wake::Read(n) => n,
+            Wake::Monitor => {
+                if let Some(sink) = &monitor {
+                    if !forward_monitor_lines(sink, stream, &mut out, engine).await? {
+                        return Ok(());
+                    }
+                }
+                continue;
+            }
         };
         if n == 0 {
             return Ok(());
@@ -113,14 +152,30 @@ async fn serve(
             return Ok(());
         }
         let mut close = false;
+        let mut pos = 0;
+        let batch_ms = unix_ms();
         loop {
-            match parser.parse(&mut buf) {
-                Ok(Some(args)) => {
+            match parser.parse(&buf[pos..]) {
+                Ok(Some(len)) => {
+                    let request = &buf[pos..pos + len];
+                    let args: SmallVec<[&[u8]; 8]> = parser.args(request).collect();
+                    pos += len;
                     if args.is_empty() {
                         continue;
                     }
-                    sess.handle.last_ms.store(unix_ms(), Ordering::Relaxed);
-                    match engine.execute(sess, &args, &mut out) {
+                    if engine.pause_until_ms.load(Ordering::Acquire) != 0
+                        && monitor.is_none()
+                        && !hold_while_paused(engine, &args, stream, &mut out, kill, stop).await?
+                    {
+                        return Ok(());
+                    }
+                    if monitor.is_some() && !monitor_may_run(engine, &args, &mut out, &mut monitor)
+                    {
+                        continue;
+                    }
+                    let action = engine.execute(sess, &args, &mut out);
+                    drop(args);
+                    match action {
                         None => {}
                         Some(Action::Close) => {
                             close = true;
@@ -132,8 +187,19 @@ async fn serve(
                             break;
                         }
                         Some(Action::Sleep(d)) => {
-                            flush(stream, &mut out, engine).await?;
-                            tokio::time::sleep(d).await;
+                            // DEBUG SLEEP: its reply (and those before it) go out after the
+                            // sleep, as with Redis, whose whole server sleeps.
+                            tokio::select! {
+                                _ = tokio::time::sleep(d) => {}
+                                _ = kill.notified() => return Ok(()),
+                                _ = stop.wait_for(|s| *s) => return Ok(()),
+                            }
+                        }
+                        Some(Action::Monitor) => {
+                            let wake = monitor_wake.clone();
+                            monitor = Some(
+                                engine.add_monitor(sess.id, Box::new(move || wake.notify_one())),
+                            );
                         }
                         Some(Action::Protocol(v)) => out.set_resp3(v == 3),
                         Some(_) => {}
@@ -155,6 +221,8 @@ async fn serve(
                 }
             }
         }
+        buf.advance(pos);
+        sess.handle.last_ms.store(batch_ms, Ordering::Relaxed);
         if !close && buf.len() > settings.client_query_buffer_limit {
             tracing::warn!(
                 "closing client {}: query buffer over client-query-buffer-limit",
@@ -168,6 +236,125 @@ async fn serve(
             return Ok(());
         }
     }
+}
+
+/// What woke a connection up.
+enum Wake {
+    /// This many bytes arrived.
+    Read(usize),
+    /// MONITOR lines are waiting.
+    Monitor,
+}
+
+/// Whether the command `args` (resolved to its subcommand) may write: held by CLIENT PAUSE
+/// WRITE.
+fn may_write(engine: &Engine, args: &[&[u8]]) -> bool {
+    let Some(mut cmd) = args.first().and_then(|n| engine.commands.get(n)) else {
+        return false;
+    };
+    if !cmd.subs.is_empty() {
+        if let Some(sub) = args.get(1).and_then(|s| {
+            let lower = std::str::from_utf8(s).ok()?.to_ascii_lowercase();
+            cmd.subs.get(lower.as_str())
+        }) {
+            cmd = sub;
+        }
+    }
+    cmd.has(flags::WRITE | flags::MAY_REPLICATE)
+}
+
+/// CLIENT PAUSE: waits while the server is paused for this command (all commands, or only
+/// those that may write), first sending the replies already made. Returns false if the client
+/// was killed or the server is stopping meanwhile.
+async fn hold_while_paused(
+    engine: &Engine,
+    args: &[&[u8]],
+    stream: &mut TcpStream,
+    out: &mut ReplyWriter,
+    kill: &tokio::sync::Notify,
+    stop: &mut watch::Receiver<bool>,
+) -> std::io::Result<bool> {
+    let mut flushed = false;
+    loop {
+        let until = engine.pause_until_ms.load(Ordering::Acquire);
+        let now = unix_ms();
+        if until <= now {
+            // Over: clear it so later commands skip this check (unless a new pause started).
+            let _ = engine.pause_until_ms.compare_exchange(
+                until,
+                0,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+            return Ok(true);
+        }
+        if engine.pause_writes_only.load(Ordering::Acquire) && !may_write(engine, args) {
+            return Ok(true);
+        }
+        if !flushed {
+            flush(stream, out, engine).await?;
+            flushed = true;
+        }
+        let wait = Duration::from_millis(until - now).min(PAUSE_POLL);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = kill.notified() => return Ok(false),
+            _ = stop.wait_for(|s| *s) => return Ok(false),
+        }
+    }
+}
+
+/// A MONITOR client may still run commands that do not touch the keyspace; RESET turns it back
+/// into a normal client. Returns whether `args` may run (if not, its error is in `out`).
+fn monitor_may_run(
+    engine: &Engine,
+    args: &[&[u8]],
+    out: &mut ReplyWriter,
+    monitor: &mut Option<Arc<MonitorSink>>,
+) -> bool {
+    let Some(name) = args.first() else {
+        return false;
+    };
+    if name.eq_ignore_ascii_case(b"reset") {
+        if let Some(sink) = monitor.take() {
+            engine.remove_monitor(sink.client_id);
+            if let Some(h) = engine.clients.get(sink.client_id) {
+                h.set_flag('O', false);
+            }
+        }
+        return true;
+    }
+    let keyspace = flags::READONLY | flags::WRITE | flags::MAY_REPLICATE;
+    if engine.commands.get(name).is_some_and(|c| c.has(keyspace)) {
+        const ERR: &str = "ERR Replica can't interact with the keyspace";
+        engine.stats.record_error(ERR);
+        out.error(ERR);
+        return false;
+    }
+    true
+}
+
+/// Sends the MONITOR lines queued for this client. Returns false if the client fell too far
+/// behind and must be closed.
+async fn forward_monitor_lines(
+    sink: &MonitorSink,
+    stream: &mut TcpStream,
+    out: &mut ReplyWriter,
+    engine: &Engine,
+) -> std::io::Result<bool> {
+    if sink.is_overflowed() {
+        return Ok(false);
+    }
+    let mut lines = Vec::new();
+    sink.drain_into(&mut lines);
+    for line in &lines {
+        out.raw(line);
+        if out.len() >= FLUSH_AT {
+            flush(stream, out, engine).await?;
+        }
+    }
+    flush(stream, out, engine).await?;
+    Ok(true)
 }
 
 async fn flush(

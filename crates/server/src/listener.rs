@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use crate::conn;
 
 /// Binds every address of `bind` (a `-` prefix marks one whose failure is ignored).
-fn bind_all(bind: &str, port: u16, backlog: u32) -> Result<Vec<TcpListener>, String> {
-    let mut out = Vec::new();
+fn bind_all(bind: &str, mut port: u16, backlog: u32) -> Result<Vec<TcpListener>, String> {
+    let mut out: Vec<TcpListener> = Vec::new();
     for word in bind.split_whitespace() {
         let (optional, host) = match word.strip_prefix('-') {
             Some(h) => (true, h),
@@ -37,7 +37,13 @@ fn bind_all(bind: &str, port: u16, backlog: u32) -> Result<Vec<TcpListener>, Str
             s.listen(backlog)
         });
         match result {
-            Ok(l) => out.push(l),
+            Ok(l) => {
+                // With `--port 0` the first address picks a free port; the others reuse it.
+                if port == 0 {
+                    port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+                }
+                out.push(l)
+            }
             Err(e) if optional => tracing::debug!("skipping optional bind {addr}: {e}"),
             Err(e) => {
                 return Err(format!(

@@ -25,7 +25,7 @@ impl Engine {
     pub fn execute(
         &self,
         sess: &mut Session,
-        args: &[Bytes],
+        args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
         let name = args.first()?;
@@ -47,9 +47,9 @@ impl Engine {
     fn execute_inner(
         &self,
         sess: &mut Session,
-        args: &[Bytes],
+        args: &[&[u8]],
         out: &mut ReplyWriter,
-        name: &Bytes,
+        name: &[u8],
     ) -> Option<Action> {
         Stats::add(&self.stats.total_commands_processed, 1);
         let Some(mut cmd) = self.commands.get(name) else {
@@ -97,7 +97,7 @@ impl Engine {
         &self,
         cmd: &Command,
         sess: &mut Session,
-        args: &[Bytes],
+        args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
         let start = Instant::now();
@@ -153,7 +153,7 @@ impl Engine {
         &self,
         cmd: &Command,
         sess: &Session,
-        args: &[Bytes],
+        args: &[&[u8]],
         db: &DbView<'_>,
         rewrite: Option<Vec<Vec<Bytes>>>,
     ) {
@@ -165,13 +165,7 @@ impl Engine {
             return;
         }
         for (d, key) in &db.expired {
-            self.propagate(
-                *d,
-                &[
-                    Bytes::from_static(b"DEL"),
-                    Bytes::copy_from_slice(key.as_slice()),
-                ],
-            );
+            self.propagate(*d, &[b"DEL", key.as_slice()]);
         }
         if db.dirty == 0 || cmd.has(flags::NO_PROPAGATE) {
             return;
@@ -179,7 +173,8 @@ impl Engine {
         match rewrite {
             Some(records) => {
                 for r in records {
-                    self.propagate(sess.db, &r);
+                    let slices: Vec<&[u8]> = r.iter().map(|b| &b[..]).collect();
+                    self.propagate(sess.db, &slices);
                 }
             }
             None => self.propagate(sess.db, args),
@@ -190,7 +185,7 @@ impl Engine {
         &self,
         cmd: &Command,
         sess: &Session,
-        args: &[Bytes],
+        args: &[&[u8]],
         elapsed_us: u64,
         now_ms: u64,
     ) {
@@ -215,7 +210,7 @@ impl Engine {
                 v.extend_from_slice(format!("... ({more} more bytes)").as_bytes());
                 trimmed.push(Bytes::from(v));
             } else {
-                trimmed.push(a.clone());
+                trimmed.push(Bytes::copy_from_slice(a));
             }
         }
         let entry = SlowEntry {
@@ -241,7 +236,7 @@ impl Engine {
 }
 
 /// Redis's text for an unknown command: the name and the first arguments, up to 128 bytes.
-fn unknown_command(args: &[Bytes]) -> Error {
+fn unknown_command(args: &[&[u8]]) -> Error {
     let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
     let mut rest = String::new();
     for a in &args[1..] {

@@ -6,9 +6,10 @@
 pub mod dispatch;
 
 use std::collections::HashMap;
+
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
@@ -25,7 +26,7 @@ pub enum KeySpec {
     /// every `step` arguments.
     Range(i32, i32, i32),
     /// Keys found by a function of the arguments (commands with a numkeys argument).
-    Custom(fn(&[Bytes]) -> Vec<usize>),
+    Custom(fn(&[&[u8]]) -> Vec<usize>),
 }
 
 /// One command or subcommand, as declared.
@@ -187,20 +188,24 @@ impl Command {
     }
 
     /// Positions of the keys in `args`.
-    pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+    #[inline]
+    pub fn key_positions(&self, args: &[&[u8]]) -> KeyPositions {
         key_positions(self.def.keys, args)
     }
 }
 
+/// Key positions of one command; inline for the usual few keys.
+pub type KeyPositions = SmallVec<[usize; 4]>;
+
 /// Positions of the keys in `args` for a key spec.
-pub fn key_positions(spec: KeySpec, args: &[Bytes]) -> Vec<usize> {
+pub fn key_positions(spec: KeySpec, args: &[&[u8]]) -> KeyPositions {
     match spec {
-        KeySpec::None => Vec::new(),
+        KeySpec::None => KeyPositions::new(),
         KeySpec::Range(first, last, step) => {
             let n = args.len() as i32;
             let last = if last < 0 { n + last } else { last.min(n - 1) };
             let step = step.max(1);
-            let mut out = Vec::new();
+            let mut out = KeyPositions::new();
             let mut i = first;
             while i <= last && i < n && i > 0 {
                 out.push(i as usize);
@@ -214,13 +219,13 @@ pub fn key_positions(spec: KeySpec, args: &[Bytes]) -> Vec<usize> {
 
 /// The whole command table.
 pub struct Table {
-    map: HashMap<&'static str, Command>,
+    map: HashMap<&'static str, Command, foldhash::fast::RandomState>,
 }
 
 impl Table {
     /// Builds the table from every module's declarations.
     pub fn new() -> std::result::Result<Self, String> {
-        let mut map = HashMap::new();
+        let mut map = HashMap::with_hasher(foldhash::fast::RandomState::default());
         for group in crate::all_commands() {
             for def in group.iter() {
                 let c = Command::new(def, None)?;
