@@ -215,6 +215,8 @@ pub struct Settings {
 
 /// The live configuration.
 pub struct Config {
+    /// `slowlog-log-slower-than`, read by every command without taking a lock.
+    slowlog_us: std::sync::atomic::AtomicI64,
     values: RwLock<BTreeMap<&'static str, String>>,
     settings: RwLock<Arc<Settings>>,
     /// The file the server started from (absolute), for CONFIG REWRITE and INFO.
@@ -302,10 +304,12 @@ impl Config {
             .iter()
             .map(|p| (p.name, p.default.to_string()))
             .collect();
-        let settings = RwLock::new(Arc::new(build(&values)));
+        let built = build(&values);
+        let slowlog_us = std::sync::atomic::AtomicI64::new(built.slowlog_slower_than_us);
         Config {
+            slowlog_us,
             values: RwLock::new(values),
-            settings,
+            settings: RwLock::new(Arc::new(built)),
             file: RwLock::new(None),
         }
     }
@@ -453,8 +457,16 @@ impl Config {
         for (name, v) in staged {
             values.insert(name, v);
         }
-        *self.settings.write() = Arc::new(build(&values));
+        let built = build(&values);
+        self.slowlog_us.store(built.slowlog_slower_than_us, std::sync::atomic::Ordering::Relaxed);
+        *self.settings.write() = Arc::new(built);
         Ok(())
+    }
+
+    /// `slowlog-log-slower-than` in microseconds (negative: off), without locking.
+    #[inline]
+    pub fn slowlog_slower_than_us(&self) -> i64 {
+        self.slowlog_us.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets one parameter (startup flags and the config file may set immutable ones).

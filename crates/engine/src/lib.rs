@@ -14,6 +14,7 @@ pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod conn;
+pub mod counter;
 pub mod ctx;
 pub mod engine;
 pub mod error;

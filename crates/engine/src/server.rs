@@ -726,7 +726,9 @@ fn info_persistence(e: &Engine, out: &mut String) {
 
 fn info_stats(e: &Engine, out: &mut String) {
     let s = &e.stats;
-    let g = Stats::get;
+    fn g(c: &impl crate::counter::Count) -> u64 {
+        c.value()
+    }
     let (ops, net_in, net_out) = e.instantaneous();
     field(
         out,
@@ -855,13 +857,13 @@ fn all_commands_flat(t: &Table) -> Vec<&Command> {
 fn info_commandstats(e: &Engine, out: &mut String) {
     for c in all_commands_flat(&e.commands) {
         let s = &c.stats;
-        let calls = s.calls.load(Ordering::Relaxed);
-        let failed = s.failed.load(Ordering::Relaxed);
-        let rejected = s.rejected.load(Ordering::Relaxed);
+        let calls = s.calls();
+        let failed = s.failed();
+        let rejected = s.rejected();
         if calls == 0 && failed == 0 && rejected == 0 {
             continue;
         }
-        let usec = s.usec.load(Ordering::Relaxed);
+        let usec = s.usec();
         let per_call = if calls == 0 {
             0.0
         } else {

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::counter::{Count, Counter};
+
 /// Redis stops tracking new error codes past this many distinct ones (a client could otherwise
 /// grow the table without bound with `-<anything>` errors from scripts).
 pub const ERRORSTATS_MAX_CODES: usize = 128;
@@ -17,29 +19,29 @@ pub struct Stats {
     /// total_connections_received
     pub total_connections_received: AtomicU64,
     /// total_commands_processed
-    pub total_commands_processed: AtomicU64,
+    pub total_commands_processed: Counter,
     /// rejected_connections
     pub rejected_connections: AtomicU64,
     /// expired_keys
-    pub expired_keys: AtomicU64,
+    pub expired_keys: Counter,
     /// expired_stale_perc numerator: keys examined by active expiry
     pub expire_checked: AtomicU64,
     /// evicted_keys
     pub evicted_keys: AtomicU64,
     /// keyspace_hits
-    pub keyspace_hits: AtomicU64,
+    pub keyspace_hits: Counter,
     /// keyspace_misses
-    pub keyspace_misses: AtomicU64,
+    pub keyspace_misses: Counter,
     /// total_net_input_bytes
-    pub net_input_bytes: AtomicU64,
+    pub net_input_bytes: Counter,
     /// total_net_output_bytes
-    pub net_output_bytes: AtomicU64,
+    pub net_output_bytes: Counter,
     /// total_error_replies
     pub error_replies: AtomicU64,
     /// unexpected_error_replies / protocol errors
     pub protocol_errors: AtomicU64,
     /// Changes since start (the `dirty` counter of Redis; rdb_changes_since_last_save)
-    pub dirty: AtomicU64,
+    pub dirty: Counter,
     /// Error replies by code (`ERR`, `WRONGTYPE`...), for INFO errorstats.
     pub error_codes: Mutex<BTreeMap<String, u64>>,
     /// Gauge: clients blocked in a blocking command (blocked_clients).
@@ -68,16 +70,16 @@ pub struct Stats {
 impl Stats {
     /// Adds `n` to a counter.
     #[inline]
-    pub fn add(counter: &AtomicU64, n: u64) {
+    pub fn add(counter: &impl Count, n: u64) {
         if n != 0 {
-            counter.fetch_add(n, Ordering::Relaxed);
+            counter.add_n(n);
         }
     }
 
     /// Reads a counter.
     #[inline]
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    pub fn get(counter: &impl Count) -> u64 {
+        counter.value()
     }
 
     /// Counts one error reply: `total_error_replies` and its code (the text up to the first
@@ -97,16 +99,20 @@ impl Stats {
     pub fn reset(&self) {
         self.error_codes.lock().clear();
         for c in [
-            &self.total_connections_received,
             &self.total_commands_processed,
-            &self.rejected_connections,
             &self.expired_keys,
-            &self.expire_checked,
-            &self.evicted_keys,
             &self.keyspace_hits,
             &self.keyspace_misses,
             &self.net_input_bytes,
             &self.net_output_bytes,
+        ] {
+            c.reset();
+        }
+        for c in [
+            &self.total_connections_received,
+            &self.rejected_connections,
+            &self.expire_checked,
+            &self.evicted_keys,
             &self.error_replies,
             &self.protocol_errors,
         ] {

@@ -18,6 +18,7 @@ pub fn load(config: &Config, args: &[String]) -> Result<(), String> {
             let text = std::fs::read_to_string(first)
                 .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
             directives.extend(parse_file(&text)?);
+            config.set_file(std::path::Path::new(first));
             rest = &args[1..];
         }
     }

@@ -3,14 +3,24 @@
 
 use std::sync::Arc;
 
-use mimalloc::MiMalloc;
-
+mod alloc;
 mod config_file;
 mod conn;
 mod listener;
 
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+/// INFO memory's figures: bytes allocated (counted by [`alloc::Counting`]) and the RSS.
+fn memory_probe() -> flint_engine::engine::MemoryStats {
+    let resident = flint_engine::engine::rss_bytes();
+    flint_engine::engine::MemoryStats {
+        allocated: alloc::allocated(),
+        active: resident,
+        resident,
+        allocator: "mimalloc",
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +49,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    engine.set_memory_probe(memory_probe);
     let threads = engine
         .config
         .get("threads")

@@ -61,9 +61,7 @@ impl Engine {
             match std::str::from_utf8(&sub).ok().and_then(|s| cmd.subs.get(s)) {
                 Some(s) => cmd = s,
                 None => {
-                    cmd.stats
-                        .rejected
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    cmd.stats.reject();
                     let e = Error::UnknownSubcommand(
                         String::from_utf8_lossy(&args[1][..args[1].len().min(128)]).into_owned(),
                         cmd.def.name.to_ascii_uppercase(),
@@ -76,16 +74,12 @@ impl Engine {
         let arity = cmd.def.arity;
         let n = args.len() as i32;
         if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
-            cmd.stats
-                .rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            cmd.stats.reject();
             self.reject(out, &Error::WrongArity(cmd.full_name.clone()));
             return None;
         }
         if !sess.authenticated && !cmd.has(flags::NO_AUTH) {
-            cmd.stats
-                .rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            cmd.stats.reject();
             self.reject(out, &Error::NoAuth);
             return None;
         }
@@ -109,6 +103,7 @@ impl Engine {
         if !positions.is_empty() {
             view.lock_keys(sess.db, positions.iter().map(|&i| &args[i][..]));
         }
+        self.note_command(cmd, sess, args);
         let mut ctx = Ctx {
             engine: self,
             cmd,
@@ -130,20 +125,15 @@ impl Engine {
         } = ctx;
         db.unlock();
         if let Err(e) = &result {
-            out.error(&e.to_string());
-            Stats::add(&self.stats.error_replies, 1);
-            cmd.stats
-                .failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let text = e.to_string();
+            out.error(&text);
+            self.stats.record_error(&text);
+            cmd.stats.fail();
         }
         self.after(cmd, sess, args, &db, rewrite);
         let elapsed_us = start.elapsed().as_micros() as u64;
-        cmd.stats
-            .calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        cmd.stats
-            .usec
-            .fetch_add(elapsed_us, std::sync::atomic::Ordering::Relaxed);
+        cmd.stats.call(elapsed_us);
+        self.after_command(cmd, sess, args, elapsed_us);
         self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);
         action
     }
@@ -192,11 +182,11 @@ impl Engine {
         if cmd.has(flags::SKIP_SLOWLOG) {
             return;
         }
-        let settings = self.config.settings();
-        let threshold = settings.slowlog_slower_than_us;
+        let threshold = self.config.slowlog_slower_than_us();
         if threshold < 0 || elapsed_us < threshold as u64 {
             return;
         }
+        let settings = self.config.settings();
         let mut trimmed: Vec<Bytes> = Vec::with_capacity(args.len().min(SLOWLOG_MAX_ARGS));
         for (i, a) in args.iter().enumerate() {
             if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {
@@ -230,8 +220,9 @@ impl Engine {
     }
 
     fn reject(&self, out: &mut ReplyWriter, e: &Error) {
-        Stats::add(&self.stats.error_replies, 1);
-        out.error(&e.to_string());
+        let text = e.to_string();
+        self.stats.record_error(&text);
+        out.error(&text);
     }
 }
 

@@ -1523,8 +1523,8 @@ mod tests {
         let mut k = Kit::new();
         let stats = |k: &Kit| {
             (
-                k.engine.stats.keyspace_hits.load(Ordering::Relaxed),
-                k.engine.stats.keyspace_misses.load(Ordering::Relaxed),
+                crate::stats::Stats::get(&k.engine.stats.keyspace_hits),
+                crate::stats::Stats::get(&k.engine.stats.keyspace_misses),
             )
         };
         let (h0, m0) = stats(&k);

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of flint-server and redis-server on the same machine.
+#
+#   scripts/bench.sh              throughput: redis-benchmark SET, GET, INCR, MSET with random keys,
+#                                 50 clients, pipeline 1 and 16; per server: requests/s, p99 latency
+#                                 and server CPU time (utime+stime from /proc) per request.
+#   scripts/bench.sh memory       memory: loads KEYS keys `SET key:<n> <16-byte value>` into each
+#                                 server and reports RSS growth and bytes per key.
+#
+# Each server runs alone (one at a time), pinned to core SERVER_CPU with taskset; Flint runs with
+# --threads 1. redis-benchmark is pinned to core CLIENT_CPU.
+#
+# Environment: N (requests per test, default 200000), CLIENTS (50), PIPELINES ("1 16"),
+# TESTS ("set get incr mset"), KEYS (memory mode, default 1000000), SERVER_CPU (0), CLIENT_CPU (1),
+# REDIS_PORT (16379), FLINT_PORT (16380), FLINT_BIN (default: target/release/flint-server, built
+# here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=${1:-throughput}
+N=${N:-200000}
+CLIENTS=${CLIENTS:-50}
+PIPELINES=${PIPELINES:-"1 16"}
+TESTS=${TESTS:-"set get incr mset"}
+KEYS=${KEYS:-1000000}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+REDIS_PORT=${REDIS_PORT:-16379}
+FLINT_PORT=${FLINT_PORT:-16380}
+CLK_TCK=$(getconf CLK_TCK)
+
+case "$MODE" in
+throughput | memory) ;;
+*)
+    echo "usage: $0 [throughput|memory]" >&2
+    exit 2
+    ;;
+esac
+
+for tool in redis-server redis-cli redis-benchmark taskset awk; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "missing $tool (apt-get install redis-server redis-tools util-linux)" >&2
+        exit 1
+    fi
+done
+
+if [ -z "${FLINT_BIN:-}" ]; then
+    cargo build --release -p flint-server >&2
+    FLINT_BIN=target/release/flint-server
+fi
+
+SERVER_PID=""
+TMP_FILES=()
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [ "${#TMP_FILES[@]}" -gt 0 ]; then
+        rm -f "${TMP_FILES[@]}"
+    fi
+}
+trap cleanup EXIT
+
+port_of() {
+    if [ "$1" = redis ]; then echo "$REDIS_PORT"; else echo "$FLINT_PORT"; fi
+}
+
+# start_server redis|flint: starts it pinned to SERVER_CPU and waits for PONG.
+start_server() {
+    local port
+    port=$(port_of "$1")
+    if redis-cli -p "$port" ping >/dev/null 2>&1; then
+        echo "port $port is already in use; set REDIS_PORT/FLINT_PORT" >&2
+        exit 1
+    fi
+    if [ "$1" = redis ]; then
+        taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+            --appendonly no --daemonize no --logfile /dev/null &
+    else
+        taskset -c "$SERVER_CPU" "$FLINT_BIN" --port "$port" --bind 127.0.0.1 --threads 1 \
+            --save '' --loglevel warning >/dev/null 2>&1 &
+    fi
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$1 did not start on port $port" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# CPU time (utime + stime, all threads) of the running server, in clock ticks.
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{ print $12 + $13 }'
+}
+
+rss_kb() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+declare -A RPS P99 CPU
+
+# bench NAME: every test at every pipeline depth against the running server.
+bench() {
+    local name=$1 port p t line before after
+    port=$(port_of "$name")
+    for p in $PIPELINES; do
+        for t in $TESTS; do
+            before=$(cpu_ticks)
+            line=$(timeout 900 taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -r 1000000 \
+                -n "$N" -c "$CLIENTS" -P "$p" -t "$t" --csv 2>/dev/null | tail -n 1)
+            after=$(cpu_ticks)
+            # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+            RPS[$name:$t:$p]=$(echo "$line" | awk -F'","' '{ print $2 + 0 }')
+            P99[$name:$t:$p]=$(echo "$line" | awk -F'","' '{ print $7 + 0 }')
+            CPU[$name:$t:$p]=$(awk -v a="$before" -v b="$after" -v hz="$CLK_TCK" -v n="$N" \
+                'BEGIN { printf "%.2f", (b - a) * 1e6 / hz / n }')
+            echo "  $name $t -P $p: ${RPS[$name:$t:$p]} req/s, p99 ${P99[$name:$t:$p]} ms, ${CPU[$name:$t:$p]} us CPU/req" >&2
+        done
+    done
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'
+}
+
+throughput() {
+    for s in redis flint; do
+        echo "== $s (core $SERVER_CPU), redis-benchmark on core $CLIENT_CPU, n=$N c=$CLIENTS r=1000000" >&2
+        start_server "$s"
+        bench "$s"
+        stop_server
+    done
+    echo
+    echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads 1"
+    echo "ratios are flint / redis (rps: higher is better for flint; p99 and CPU: lower is better)"
+    printf "%-5s %3s | %11s %11s %5s | %7s %7s %5s | %8s %8s %5s\n" \
+        cmd P "rps redis" "rps flint" ratio "p99 r" "p99 f" ratio "us/req r" "us/req f" ratio
+    printf -- '-%.0s' $(seq 96)
+    echo
+    local p t k
+    for p in $PIPELINES; do
+        for t in $TESTS; do
+            k="$t:$p"
+            printf "%-5s %3s | %11s %11s %5s | %7s %7s %5s | %8s %8s %5s\n" \
+                "$t" "$p" "${RPS[redis:$k]}" "${RPS[flint:$k]}" "$(ratio "${RPS[redis:$k]}" "${RPS[flint:$k]}")" \
+                "${P99[redis:$k]}" "${P99[flint:$k]}" "$(ratio "${P99[redis:$k]}" "${P99[flint:$k]}")" \
+                "${CPU[redis:$k]}" "${CPU[flint:$k]}" "$(ratio "${CPU[redis:$k]}" "${CPU[flint:$k]}")"
+        done
+    done
+}
+
+memory() {
+    local load
+    load=$(mktemp /tmp/flint-bench-load.XXXXXX)
+    TMP_FILES+=("$load")
+    echo "generating $KEYS SET commands..." >&2
+    awk -v n="$KEYS" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = "key:" i
+            v = sprintf("v%015d", i)
+            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n", length(k), k, v
+        }
+    }' >"$load"
+    declare -A EMPTY FULL USED
+    local s port
+    for s in redis flint; do
+        port=$(port_of "$s")
+        start_server "$s"
+        sleep 0.5
+        EMPTY[$s]=$(rss_kb)
+        redis-cli -p "$port" --pipe <"$load" >&2
+        sleep 1
+        local dbsize
+        dbsize=$(redis-cli -p "$port" dbsize)
+        if [ "$dbsize" != "$KEYS" ]; then
+            echo "$s holds $dbsize keys, expected $KEYS" >&2
+        fi
+        FULL[$s]=$(rss_kb)
+        USED[$s]=$(redis-cli -p "$port" info memory 2>/dev/null | tr -d '\r' |
+            awk -F: '/^used_memory:/ { print $2 }')
+        stop_server
+    done
+    echo
+    echo "$KEYS keys, SET key:<n> <16-byte value>; RSS from /proc/<pid>/status"
+    printf "%-6s | %10s %10s %10s | %9s | %14s\n" server "empty MiB" "full MiB" "delta MiB" "bytes/key" "used_memory"
+    printf -- '-%.0s' $(seq 72)
+    echo
+    for s in redis flint; do
+        awk -v s="$s" -v e="${EMPTY[$s]}" -v f="${FULL[$s]}" -v k="$KEYS" -v u="${USED[$s]:--}" 'BEGIN {
+            printf "%-6s | %10.1f %10.1f %10.1f | %9.1f | %14s\n", s, e / 1024, f / 1024, (f - e) / 1024, (f - e) * 1024 / k, u
+        }'
+    done
+    awk -v r="$((FULL[redis] - EMPTY[redis]))" -v f="$((FULL[flint] - EMPTY[flint]))" \
+        'BEGIN { if (r > 0) printf "flint / redis bytes per key: %.2f\n", f / r }'
+}
+
+"$MODE"
