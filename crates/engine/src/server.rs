@@ -1891,7 +1891,7 @@ mod tests {
         k.engine.stats.record_error("ERR z");
         assert_eq!(
             k.run(&["INFO", "errorstats"]),
-            "$66\r\n# Errorstats\r\nerrorstat_ERR:count=2\r\nerrorstat_WRONGPASS:count=1\r\n\r\n"
+            "$66\r\n# Errorstats\r\nerrorstat_ERR:count=4\r\nerrorstat_WRONGPASS:count=1\r\n\r\n"
         );
         assert_eq!(k.run(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
         assert_eq!(
