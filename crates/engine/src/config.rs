@@ -217,6 +217,8 @@ pub struct Settings {
 pub struct Config {
     /// `slowlog-log-slower-than`, read by every command without taking a lock.
     slowlog_us: std::sync::atomic::AtomicI64,
+    /// Bumped on every change, so holders of a [`Settings`] snapshot know to refresh it.
+    epoch: std::sync::atomic::AtomicU64,
     values: RwLock<BTreeMap<&'static str, String>>,
     settings: RwLock<Arc<Settings>>,
     /// The file the server started from (absolute), for CONFIG REWRITE and INFO.
@@ -308,6 +310,7 @@ impl Config {
         let slowlog_us = std::sync::atomic::AtomicI64::new(built.slowlog_slower_than_us);
         Config {
             slowlog_us,
+            epoch: std::sync::atomic::AtomicU64::new(0),
             values: RwLock::new(values),
             settings: RwLock::new(Arc::new(built)),
             file: RwLock::new(None),
@@ -460,7 +463,14 @@ impl Config {
         let built = build(&values);
         self.slowlog_us.store(built.slowlog_slower_than_us, std::sync::atomic::Ordering::Relaxed);
         *self.settings.write() = Arc::new(built);
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// Changes so far; a snapshot taken at one epoch is current while the epoch is unchanged.
+    #[inline]
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// `slowlog-log-slower-than` in microseconds (negative: off), without locking.

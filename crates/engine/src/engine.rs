@@ -474,6 +474,10 @@ impl Engine {
     /// Records a latency event of `ms` milliseconds if `latency-monitor-threshold` is on and
     /// `ms` reaches it (Redis's latencyAddSampleIfNeeded).
     pub fn latency_sample(&self, event: &str, ms: u64) {
+        // The threshold is at least 1 ms when on: most commands stop here without a lock.
+        if ms == 0 {
+            return;
+        }
         let threshold = self.config.settings().latency_threshold_ms;
         if threshold == 0 || ms < threshold {
             return;

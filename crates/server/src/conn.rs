@@ -109,8 +109,14 @@ async fn serve(
     // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
     let mut monitor: Option<Arc<MonitorSink>> = None;
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
+    let mut settings = engine.config.settings();
+    let mut epoch = engine.config.epoch();
     loop {
-        let settings = engine.config.settings();
+        // Refresh the settings snapshot only when CONFIG SET changed something.
+        if engine.config.epoch() != epoch {
+            epoch = engine.config.epoch();
+            settings = engine.config.settings();
+        }
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             // Grow towards a pending large argument by doubling, never by its declared size
             // (a client declaring 512 MB and sending nothing costs nothing).
@@ -118,20 +124,22 @@ async fn serve(
             let grow = needed.min(buf.len().max(READ_CHUNK)).max(READ_CHUNK);
             buf.reserve(grow);
         }
-        // Monitors, like replicas, never time out.
-        let idle = if settings.timeout_s > 0 && monitor.is_none() {
-            Duration::from_secs(settings.timeout_s)
-        } else {
-            Duration::from_secs(u64::MAX / 4)
+        // Monitors, like replicas, never time out. No timer exists unless `timeout` is set:
+        // registering one per read would cost more than the read.
+        let idle = (settings.timeout_s > 0 && monitor.is_none()).then(|| Duration::from_secs(settings.timeout_s));
+        let idle_timer = async {
+            match idle {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
+            }
         };
+        // Shutdown reaches connections through `kill` too (the listener kills every client).
         let woken = tokio::select! {
-            r = tokio::time::timeout(idle, stream.read_buf(&mut buf)) => match r {
-                Ok(r) => Wake::Read(r?),
-                Err(_) => return Ok(()),
-            },
+            biased;
+            r = stream.read_buf(&mut buf) => Wake::Read(r?),
             _ = kill.notified() => return Ok(()),
-            _ = stop.wait_for(|s| *s) => return Ok(()),
             _ = monitor_wake.notified(), if monitor.is_some() => Wake::Monitor,
+            _ = idle_timer => return Ok(()),
         };
         let n = match woken {
             Wake::Read(n) => n,

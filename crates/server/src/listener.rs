@@ -111,6 +111,9 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
         _ = stop.wait_for(|s| *s) => tracing::warn!("User requested shutdown..."),
     }
     let _ = stop_tx.send(true);
+    for client in engine.clients.all() {
+        client.kill();
+    }
     tracing::warn!("Flint is now ready to exit, bye bye...");
     0
 }
