@@ -18,7 +18,7 @@ use flint_protocol::ReplyWriter;
 use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::keyspace::{new_entry, shard_of, Keyspace, Lookup, Shard, SHARDS};
+use crate::keyspace::{new_entry, shard_of, Keyspace, Lookup, Shard, Upsert, SHARDS};
 use crate::session::Session;
 use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
@@ -239,31 +239,19 @@ impl<'a> DbView<'a> {
     /// Stores `value` under `key` in `db` with expiry `expire_at` (0: none), replacing any
     /// previous value. Returns the previous live value. Counts as one change.
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
-        let mut value = Some(value);
-        let mut ttl_changed = false;
-        let old = match self.entry_in(db, key) {
-            Some(e) => {
-                ttl_changed = e.expire_at != expire_at;
-                value.take().map(|v| std::mem::replace(&mut e.value, v))
-            }
-            None => None,
-        };
-        self.dirty += 1;
         let hash = self.ks.hasher.hash(key);
         let ks = self.ks;
-        let lru = self.lru.unwrap_or(0);
-        let shard = self.shard_mut(db, shard_of(hash));
-        match value {
-            None => {
-                if ttl_changed {
-                    shard.set_expire(hash, key, expire_at);
-                }
-            }
-            Some(v) => {
-                shard.insert_new(&ks.hasher, hash, new_entry(key, v, expire_at, lru));
+        let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
+        self.dirty += 1;
+        match self.shard_mut(db, shard_of(hash)).upsert(&ks.hasher, hash, key, value, expire_at, lru, now) {
+            Upsert::New => None,
+            Upsert::Replaced(old) => Some(old),
+            Upsert::ReplacedExpired(old) => {
+                self.expired.push((db, SmallBytes::new(key)));
+                self.garbage.push(old);
+                None
             }
         }
-        old
     }
 
     /// [`DbView::set_in`] on the selected database.

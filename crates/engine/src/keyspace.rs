@@ -106,6 +106,16 @@ pub enum Lookup<'a> {
     Missing,
 }
 
+/// What [`Shard::upsert`] replaced.
+pub enum Upsert {
+    /// The key was absent.
+    New,
+    /// The key held this live value.
+    Replaced(Value),
+    /// The key held this value but had expired (it counts as an expiry, then a new key).
+    ReplacedExpired(Value),
+}
+
 /// Result of removing expired keys from part of a shard.
 #[derive(Default, Debug)]
 pub struct ExpireStep {
@@ -250,6 +260,62 @@ impl Shard {
                 table_hash(hasher.hash(e.key.as_slice()))
             })
             .into_mut()
+    }
+
+    /// Stores `value` under `key` with expiry `expire_at` (0: none) in one probe, replacing
+    /// whatever was there. Says what was replaced.
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert(
+        &mut self,
+        hasher: &KeyHasher,
+        hash: u64,
+        key: &[u8],
+        value: Value,
+        expire_at: u64,
+        lru: u32,
+        now_ms: u64,
+    ) -> Upsert {
+        let mut i = self.seg_index(hash);
+        if self.segs.get(i).is_some_and(|s| s.table.len() >= SEGMENT_MAX) {
+            self.split(hasher, hash);
+            i = self.seg_index(hash);
+        }
+        let Some(seg) = self.segs.get_mut(i) else { return Upsert::New };
+        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
+        match seg.table.entry(table_hash(hash), |e| e.key.as_slice() == key, rehash) {
+            hashbrown::hash_table::Entry::Occupied(mut found) => {
+                let e = found.get_mut();
+                let expired = e.is_expired(now_ms);
+                match (e.has_expire(), expire_at != 0) {
+                    (false, true) => {
+                        seg.volatile += 1;
+                        self.volatile += 1;
+                    }
+                    (true, false) => {
+                        seg.volatile -= 1;
+                        self.volatile -= 1;
+                    }
+                    _ => {}
+                }
+                let old = std::mem::replace(&mut e.value, value);
+                e.expire_at = expire_at;
+                e.lru = lru;
+                if expired {
+                    Upsert::ReplacedExpired(old)
+                } else {
+                    Upsert::Replaced(old)
+                }
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                if expire_at != 0 {
+                    seg.volatile += 1;
+                    self.volatile += 1;
+                }
+                self.len += 1;
+                slot.insert(Box::new(new_entry(key, value, expire_at, lru)));
+                Upsert::New
+            }
+        }
     }
 
     /// Sets or clears the TTL of an entry found by `key`, keeping the volatile counts right.
