@@ -281,6 +281,7 @@ impl Shard {
             i = self.seg_index(hash);
         }
         let Some(seg) = self.segs.get_mut(i) else { return Upsert::New };
+        #[allow(clippy::borrowed_box)]
         let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
         match seg.table.entry(table_hash(hash), |e| e.key.as_slice() == key, rehash) {
             hashbrown::hash_table::Entry::Occupied(mut found) => {

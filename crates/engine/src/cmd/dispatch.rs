@@ -101,7 +101,7 @@ impl Engine {
         view.count_reads = cmd.has(flags::READONLY);
         let positions = cmd.key_positions(args);
         if !positions.is_empty() {
-            view.lock_keys(sess.db, positions.iter().map(|&i| &args[i][..]));
+            view.lock_keys(sess.db, positions.iter().map(|&i| args[i]));
         }
         self.note_command(cmd, sess, args);
         let mut ctx = Ctx {

@@ -876,7 +876,6 @@ mod tests {
     //! Expected replies were observed from redis-server 7.0.15 (raw RESP over a socket); the
     //! propagated forms from the AOF it wrote for the same commands.
 
-    use std::sync::atomic::Ordering;
     use std::sync::Arc;
 
     use parking_lot::Mutex;
