@@ -461,9 +461,13 @@ impl Config {
             values.insert(name, v);
         }
         let built = build(&values);
-        self.slowlog_us.store(built.slowlog_slower_than_us, std::sync::atomic::Ordering::Relaxed);
+        self.slowlog_us.store(
+            built.slowlog_slower_than_us,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         *self.settings.write() = Arc::new(built);
-        self.epoch.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 

@@ -33,7 +33,11 @@ pub struct Striped<const N: usize> {
 
 impl<const N: usize> Default for Striped<N> {
     fn default() -> Self {
-        Striped { slots: (0..STRIPES).map(|_| Slot(std::array::from_fn(|_| AtomicU64::new(0)))).collect() }
+        Striped {
+            slots: (0..STRIPES)
+                .map(|_| Slot(std::array::from_fn(|_| AtomicU64::new(0))))
+                .collect(),
+        }
     }
 }
 
@@ -58,7 +62,10 @@ impl<const N: usize> Striped<N> {
 
     /// The total of counter `i`.
     pub fn get(&self, i: usize) -> u64 {
-        self.slots.iter().map(|s| s.0.get(i).map_or(0, |c| c.load(Ordering::Relaxed))).sum()
+        self.slots
+            .iter()
+            .map(|s| s.0.get(i).map_or(0, |c| c.load(Ordering::Relaxed)))
+            .sum()
     }
 
     /// Sets every counter to zero.

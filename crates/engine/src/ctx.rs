@@ -243,7 +243,10 @@ impl<'a> DbView<'a> {
         let ks = self.ks;
         let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
         self.dirty += 1;
-        match self.shard_mut(db, shard_of(hash)).upsert(&ks.hasher, hash, key, value, expire_at, lru, now) {
+        match self
+            .shard_mut(db, shard_of(hash))
+            .upsert(&ks.hasher, hash, key, value, expire_at, lru, now)
+        {
             Upsert::New => None,
             Upsert::Replaced(old) => Some(old),
             Upsert::ReplacedExpired(old) => {

@@ -276,14 +276,23 @@ impl Shard {
         now_ms: u64,
     ) -> Upsert {
         let mut i = self.seg_index(hash);
-        if self.segs.get(i).is_some_and(|s| s.table.len() >= SEGMENT_MAX) {
+        if self
+            .segs
+            .get(i)
+            .is_some_and(|s| s.table.len() >= SEGMENT_MAX)
+        {
             self.split(hasher, hash);
             i = self.seg_index(hash);
         }
-        let Some(seg) = self.segs.get_mut(i) else { return Upsert::New };
+        let Some(seg) = self.segs.get_mut(i) else {
+            return Upsert::New;
+        };
         #[allow(clippy::borrowed_box)]
         let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
-        match seg.table.entry(table_hash(hash), |e| e.key.as_slice() == key, rehash) {
+        match seg
+            .table
+            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
+        {
             hashbrown::hash_table::Entry::Occupied(mut found) => {
                 let e = found.get_mut();
                 let expired = e.is_expired(now_ms);

@@ -40,5 +40,11 @@ pub use session::Session;
 
 /// Every module's command declarations, gathered into the table at start.
 pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
-    vec![types::string::COMMANDS, conn::COMMANDS, keys::COMMANDS, expire::COMMANDS, server::COMMANDS]
+    vec![
+        types::string::COMMANDS,
+        conn::COMMANDS,
+        keys::COMMANDS,
+        expire::COMMANDS,
+        server::COMMANDS,
+    ]
 }

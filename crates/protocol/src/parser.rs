@@ -6,7 +6,6 @@
 //! bulk is waited for without rescanning. Error texts match Redis byte for byte; after any
 //! [`ProtocolError`] the connection must reply with it and close, as Redis does.
 
-
 /// Limits on what a client may send, with Redis's names and defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -73,7 +72,11 @@ enum State {
     /// Inside a multibulk: `remaining` arguments still to read, the next one starting at `pos`
     /// (relative to the request's first byte); `bulk` is the length of an argument whose header
     /// has been read but whose body has not fully arrived.
-    Multibulk { remaining: usize, pos: usize, bulk: Option<usize> },
+    Multibulk {
+        remaining: usize,
+        pos: usize,
+        bulk: Option<usize>,
+    },
 }
 
 /// Incremental RESP request parser. One per connection.
@@ -101,7 +104,10 @@ const MAX_PREALLOC_ARGS: usize = 1024;
 impl Parser {
     /// A parser with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Parser { limits, ..Parser::default() }
+        Parser {
+            limits,
+            ..Parser::default()
+        }
     }
 
     /// Changes the limits (for example after AUTH succeeds, or CONFIG SET).
@@ -118,7 +124,9 @@ impl Parser {
     /// the reader size its next read for large values.
     pub fn pending_bulk(&self) -> Option<usize> {
         match self.state {
-            State::Multibulk { bulk: Some(n), pos, .. } => Some(pos + n + 2),
+            State::Multibulk {
+                bulk: Some(n), pos, ..
+            } => Some(pos + n + 2),
             _ => None,
         }
     }
@@ -128,8 +136,15 @@ impl Parser {
     #[inline]
     pub fn args<'b>(&'b self, request: &'b [u8]) -> impl Iterator<Item = &'b [u8]> + 'b {
         let inline = self.is_inline.then(|| self.inline.iter().map(|v| &v[..]));
-        let ranges = (!self.is_inline).then(|| self.ranges.iter().map(move |&(a, b)| request.get(a..b).unwrap_or(&[])));
-        inline.into_iter().flatten().chain(ranges.into_iter().flatten())
+        let ranges = (!self.is_inline).then(|| {
+            self.ranges
+                .iter()
+                .map(move |&(a, b)| request.get(a..b).unwrap_or(&[]))
+        });
+        inline
+            .into_iter()
+            .flatten()
+            .chain(ranges.into_iter().flatten())
     }
 
     /// Number of arguments of the request last returned.
@@ -150,7 +165,9 @@ impl Parser {
         loop {
             match self.state {
                 State::Start => {
-                    let Some(&first) = buf.first() else { return Ok(None) };
+                    let Some(&first) = buf.first() else {
+                        return Ok(None);
+                    };
                     if first != b'*' {
                         return self.parse_inline(buf);
                     }
@@ -175,9 +192,17 @@ impl Parser {
                     }
                     let count = count as usize;
                     self.ranges.reserve(count.min(MAX_PREALLOC_ARGS));
-                    self.state = State::Multibulk { remaining: count, pos: line_end + 2, bulk: None };
+                    self.state = State::Multibulk {
+                        remaining: count,
+                        pos: line_end + 2,
+                        bulk: None,
+                    };
                 }
-                State::Multibulk { remaining, pos, bulk } => {
+                State::Multibulk {
+                    remaining,
+                    pos,
+                    bulk,
+                } => {
                     if remaining == 0 {
                         self.state = State::Start;
                         return Ok(Some(pos));
@@ -186,7 +211,9 @@ impl Parser {
                         Some(len) => (len, pos),
                         None => {
                             let rest = buf.get(pos..).unwrap_or(&[]);
-                            let Some(&first) = rest.first() else { return Ok(None) };
+                            let Some(&first) = rest.first() else {
+                                return Ok(None);
+                            };
                             if first != b'$' {
                                 return Err(ProtocolError::ExpectedDollar(first as char));
                             }
@@ -204,7 +231,11 @@ impl Parser {
                                 return Err(ProtocolError::UnauthenticatedBulk);
                             }
                             let body = pos + line_end + 2;
-                            self.state = State::Multibulk { remaining, pos: body, bulk: Some(len) };
+                            self.state = State::Multibulk {
+                                remaining,
+                                pos: body,
+                                bulk: Some(len),
+                            };
                             (len, body)
                         }
                     };
@@ -213,7 +244,11 @@ impl Parser {
                     }
                     self.ranges.push((body, body + len));
                     // Redis does not check the trailing CRLF of a bulk; it skips two bytes.
-                    self.state = State::Multibulk { remaining: remaining - 1, pos: body + len + 2, bulk: None };
+                    self.state = State::Multibulk {
+                        remaining: remaining - 1,
+                        pos: body + len + 2,
+                        bulk: None,
+                    };
                 }
             }
         }
@@ -408,7 +443,11 @@ mod tests {
         for n in 1..=input.len() {
             if let Some(len) = p.parse(&input[..n]).unwrap() {
                 assert_eq!(len, input.len());
-                got = Some(p.args(&input[..len]).map(|a| a.to_vec()).collect::<Vec<_>>());
+                got = Some(
+                    p.args(&input[..len])
+                        .map(|a| a.to_vec())
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         assert_eq!(got.unwrap(), v(&["SET", "hello", ""]));
@@ -416,12 +455,30 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\n+a\r\n"), Err(ProtocolError::ExpectedDollar('+')));
-        assert_eq!(parse_all(b"*1\r\n$-5\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"*1\r\n$999999999999\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"set \"a\n"), Err(ProtocolError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"set \"a\"b\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+a\r\n"),
+            Err(ProtocolError::ExpectedDollar('+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-5\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$999999999999\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"set \"a\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(
+            parse_all(b"set \"a\"b\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
         assert_eq!(
             ProtocolError::ExpectedDollar('+').to_string(),
             "ERR Protocol error: expected '$', got '+'"

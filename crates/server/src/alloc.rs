@@ -40,7 +40,11 @@ fn count(delta: i64) {
 
 /// Bytes allocated and not yet freed.
 pub fn allocated() -> u64 {
-    COUNTS.iter().map(|s| s.0.load(Ordering::Relaxed)).sum::<i64>().max(0) as u64
+    COUNTS
+        .iter()
+        .map(|s| s.0.load(Ordering::Relaxed))
+        .sum::<i64>()
+        .max(0) as u64
 }
 
 /// mimalloc, counting.

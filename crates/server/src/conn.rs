@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use smallvec::SmallVec;
 use flint_engine::cmd::flags;
 use flint_engine::engine::MonitorSink;
 use flint_engine::{unix_ms, Action, Engine, ReplyWriter, Session};
 use flint_protocol::{Limits, Parser};
+use smallvec::SmallVec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -126,7 +126,8 @@ async fn serve(
         }
         // Monitors, like replicas, never time out. No timer exists unless `timeout` is set:
         // registering one per read would cost more than the read.
-        let idle = (settings.timeout_s > 0 && monitor.is_none()).then(|| Duration::from_secs(settings.timeout_s));
+        let idle = (settings.timeout_s > 0 && monitor.is_none())
+            .then(|| Duration::from_secs(settings.timeout_s));
         let idle_timer = async {
             match idle {
                 Some(d) => tokio::time::sleep(d).await,

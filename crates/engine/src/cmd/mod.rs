@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use smallvec::SmallVec;
 
-
 use crate::ctx::Ctx;
 use crate::error::Result;
 

@@ -1,0 +1,477 @@
+//! Server commands end to end: INFO, CONFIG (GET, SET, RESETSTAT, REWRITE), TIME, DBSIZE, SLOWLOG,
+//! LATENCY, MONITOR, SHUTDOWN, DEBUG, COMMAND (COUNT, INFO, DOCS, LIST, GETKEYS), starting from a
+//! config file, and graceful exit on SIGTERM.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{now_ms, q, q_err, show, temp_path, Server};
+use redis::Value;
+
+/// INFO output as `field -> value`, with the section headers it contained.
+fn info(c: &mut redis::Connection, args: &[&str]) -> (Vec<String>, HashMap<String, String>) {
+    let mut cmd = vec!["INFO"];
+    cmd.extend_from_slice(args);
+    let text: String = q(c, &cmd);
+    let mut sections = Vec::new();
+    let mut fields = HashMap::new();
+    for line in text.split("\r\n") {
+        if let Some(h) = line.strip_prefix("# ") {
+            sections.push(h.to_string());
+        } else if let Some((k, v)) = line.split_once(':') {
+            fields.insert(k.to_string(), v.to_string());
+        }
+    }
+    (sections, fields)
+}
+
+#[test]
+fn info_sections_and_fields() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["SET", "a", "1", "EX", "100"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["SET", "b", "2"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    assert_eq!(q::<Option<String>>(&mut c, &["GET", "nope"]), None);
+    let (sections, f) = info(&mut c, &[]);
+    for sec in [
+        "Server",
+        "Clients",
+        "Memory",
+        "Stats",
+        "Replication",
+        "CPU",
+        "Keyspace",
+    ] {
+        assert!(
+            sections.iter().any(|x| x == sec),
+            "section {sec} missing: {sections:?}"
+        );
+    }
+    assert!(
+        !sections.iter().any(|x| x == "Commandstats"),
+        "commandstats is not a default section"
+    );
+    for field in [
+        "redis_version",
+        "process_id",
+        "tcp_port",
+        "uptime_in_seconds",
+        "connected_clients",
+        "used_memory",
+        "used_memory_human",
+        "maxmemory",
+        "total_connections_received",
+        "total_commands_processed",
+        "instantaneous_ops_per_sec",
+        "keyspace_hits",
+        "keyspace_misses",
+        "expired_keys",
+        "evicted_keys",
+        "used_cpu_sys",
+        "used_cpu_user",
+        "role",
+        "connected_slaves",
+    ] {
+        assert!(f.contains_key(field), "INFO field {field} missing");
+    }
+    assert_eq!(f["tcp_port"], s.port.to_string());
+    assert_eq!(f["process_id"], s.pid().to_string());
+    assert_eq!(f["role"], "master");
+    // The harness's readiness probe may take a moment to be unregistered.
+    let one_client = common::wait_until(Duration::from_secs(3), || {
+        info(&mut c, &["clients"]).1["connected_clients"] == "1"
+    });
+    assert!(one_client, "connected_clients: {}", f["connected_clients"]);
+    assert_eq!(f["keyspace_hits"], "1");
+    assert_eq!(f["keyspace_misses"], "1");
+    assert!(
+        f["db0"].starts_with("keys=2,expires=1,avg_ttl="),
+        "{}",
+        f["db0"]
+    );
+
+    let (sections, f) = info(&mut c, &["commandstats"]);
+    assert_eq!(sections, vec!["Commandstats".to_string()]);
+    assert!(
+        f["cmdstat_set"].starts_with("calls=2,usec="),
+        "{}",
+        f["cmdstat_set"]
+    );
+    assert!(
+        f["cmdstat_get"].contains(",rejected_calls=0,failed_calls=0"),
+        "{}",
+        f["cmdstat_get"]
+    );
+    let (sections, _) = info(&mut c, &["server", "clients"]);
+    assert_eq!(sections, vec!["Server".to_string(), "Clients".to_string()]);
+    let (sections, _) = info(&mut c, &["all"]);
+    assert!(sections.iter().any(|x| x == "Commandstats"));
+    let (sections, f) = info(&mut c, &["nosuchsection"]);
+    assert!(sections.is_empty() && f.is_empty());
+}
+
+#[test]
+fn config_get_set_resetstat() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "maxmemory"]),
+        vec!["maxmemory", "0"]
+    );
+    let map: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "max*"]);
+    for k in [
+        "maxmemory",
+        "maxclients",
+        "maxmemory-policy",
+        "maxmemory-samples",
+    ] {
+        assert!(
+            map.contains_key(k),
+            "{k} missing from CONFIG GET max*: {map:?}"
+        );
+    }
+    let map: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "hz", "timeout"]);
+    assert_eq!(map.len(), 2);
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "maxmemory", "10mb", "hz", "20"]),
+        "OK"
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "maxmemory"]),
+        vec!["maxmemory", "10485760"]
+    );
+    // An exact (non-glob) name is echoed as the client wrote it.
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "HZ"]),
+        vec!["HZ", "20"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "nosuch"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "SET", "nope", "1"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'nope'"
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "SET", "maxmemory", "abc"]),
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "SET", "hz", "5", "maxmemory", "abc"]),
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "hz"]),
+        vec!["hz", "20"],
+        "all or nothing"
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "SET", "databases", "4"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "SET", "hz"]),
+        "ERR wrong number of arguments for 'config|set' command"
+    );
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "BOGUS"]),
+        "ERR unknown subcommand 'BOGUS'. Try CONFIG HELP."
+    );
+    for _ in 0..5 {
+        assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    }
+    assert_eq!(q::<String>(&mut c, &["CONFIG", "RESETSTAT"]), "OK");
+    let (_, f) = info(&mut c, &["stats"]);
+    let processed: u64 = f["total_commands_processed"].parse().unwrap();
+    assert!(
+        processed <= 2,
+        "RESETSTAT left {processed} commands counted"
+    );
+}
+
+#[test]
+fn config_rewrite() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        q_err(&mut c, &["CONFIG", "REWRITE"]),
+        "ERR The server is running without a config file"
+    );
+    let path = temp_path("rewrite.conf");
+    std::fs::write(
+        &path,
+        "# my settings\nhz 15\nmaxmemory-policy allkeys-lru\n",
+    )
+    .unwrap();
+    let s = Server::start(&[path.to_str().unwrap()]);
+    let mut c = s.conn();
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "hz"]),
+        vec!["hz", "15"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["CONFIG", "GET", "maxmemory-policy"]),
+        vec!["maxmemory-policy", "allkeys-lru"]
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "hz", "25", "maxmemory", "5mb"]),
+        "OK"
+    );
+    assert_eq!(q::<String>(&mut c, &["CONFIG", "REWRITE"]), "OK");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(text.contains("# my settings"), "comments are kept:\n{text}");
+    assert!(text.contains("hz 25"), "{text}");
+    assert!(!text.contains("hz 15"), "{text}");
+    assert!(text.contains("maxmemory "), "{text}");
+    assert!(text.contains("maxmemory-policy allkeys-lru"), "{text}");
+}
+
+#[test]
+fn bad_config_file_refuses_to_start() {
+    if common::against_redis() {
+        return;
+    }
+    let path = temp_path("bad.conf");
+    std::fs::write(&path, "maxmemory lots\n").unwrap();
+    let result = Server::try_start(&[path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    let err = result.err().expect("started with a bad config file");
+    assert!(err.contains("maxmemory"), "{err}");
+}
+
+#[test]
+fn time_and_dbsize() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let (secs, micros): (u64, u64) = q(&mut c, &["TIME"]);
+    let now = now_ms() / 1000;
+    assert!(secs.abs_diff(now) <= 1, "{secs} vs {now}");
+    assert!(micros < 1_000_000);
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
+    assert_eq!(q::<String>(&mut c, &["MSET", "a", "1", "b", "2"]), "OK");
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 2);
+    assert_eq!(
+        q_err(&mut c, &["TIME", "x"]),
+        "ERR wrong number of arguments for 'time' command"
+    );
+}
+
+#[test]
+fn slowlog() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        "OK"
+    );
+    assert_eq!(q::<String>(&mut c, &["SLOWLOG", "RESET"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["SET", "slow", "value"]), "OK");
+    let entries: Vec<Value> = q(&mut c, &["SLOWLOG", "GET", "1"]);
+    assert_eq!(entries.len(), 1);
+    let Value::Array(e) = &entries[0] else {
+        panic!("{entries:?}")
+    };
+    assert_eq!(e.len(), 6, "{e:?}");
+    assert!(matches!(e[0], Value::Int(_)), "{e:?}");
+    assert!(
+        matches!(e[1], Value::Int(t) if (t as u64).abs_diff(now_ms() / 1000) < 5),
+        "{e:?}"
+    );
+    assert!(matches!(e[2], Value::Int(_)), "{e:?}");
+    let args: Vec<String> = redis::from_redis_value(&e[3]).unwrap();
+    assert_eq!(args, vec!["SET", "slow", "value"]);
+    assert!(q::<i64>(&mut c, &["SLOWLOG", "LEN"]) >= 2);
+    assert_eq!(
+        q::<String>(
+            &mut c,
+            &["CONFIG", "SET", "slowlog-log-slower-than", "1000000"]
+        ),
+        "OK"
+    );
+    assert_eq!(q::<String>(&mut c, &["SLOWLOG", "RESET"]), "OK");
+    assert_eq!(q::<i64>(&mut c, &["SLOWLOG", "LEN"]), 0);
+    assert_eq!(
+        q::<Vec<Value>>(&mut c, &["SLOWLOG", "GET"]),
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        q_err(&mut c, &["SLOWLOG", "GET", "x"]),
+        "ERR count should be greater than or equal to -1"
+    );
+    assert_eq!(
+        q_err(&mut c, &["SLOWLOG", "BOGUS"]),
+        "ERR unknown subcommand 'BOGUS'. Try SLOWLOG HELP."
+    );
+}
+
+#[test]
+fn latency_monitor() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        q::<String>(
+            &mut c,
+            &["CONFIG", "SET", "latency-monitor-threshold", "10"]
+        ),
+        "OK"
+    );
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "SLEEP", "0.05"]), "OK");
+    let latest: Vec<Value> = q(&mut c, &["LATENCY", "LATEST"]);
+    let text = format!("{latest:?}");
+    assert!(text.contains("command"), "{text}");
+    let history: Vec<(i64, i64)> = q(&mut c, &["LATENCY", "HISTORY", "command"]);
+    assert_eq!(history.len(), 1);
+    assert!(history[0].1 >= 50, "{history:?}");
+    assert_eq!(q::<i64>(&mut c, &["LATENCY", "RESET"]), 1);
+    assert_eq!(
+        q::<Vec<Value>>(&mut c, &["LATENCY", "LATEST"]),
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        q_err(&mut c, &["LATENCY", "BOGUS"]),
+        "ERR unknown subcommand 'BOGUS'. Try LATENCY HELP."
+    );
+}
+
+#[test]
+fn monitor_streams_commands() {
+    let s = Server::start(&[]);
+    let mut m = s.raw();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["SET", "foo", "bar baz"]), "OK");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let line = m.read_reply();
+        let text = show(&line);
+        assert!(line.first() == Some(&b'+'), "{text}");
+        if text.contains("\"SET\" \"foo\" \"bar baz\"") {
+            assert!(text.contains(" [0 127.0.0.1:"), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "SET never showed up in MONITOR");
+    }
+}
+
+#[test]
+fn debug_subcommands() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let t = Instant::now();
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "SLEEP", "0.1"]), "OK");
+    assert!(t.elapsed() >= Duration::from_millis(100));
+    assert_eq!(q::<String>(&mut c, &["DEBUG", "SLEEP", "0"]), "OK");
+    assert_eq!(q::<String>(&mut c, &["SET", "n", "42"]), "OK");
+    let obj: String = q(&mut c, &["DEBUG", "OBJECT", "n"]);
+    assert!(obj.starts_with("Value at:"), "{obj}");
+    assert!(obj.contains(" encoding:int "), "{obj}");
+    assert_eq!(
+        q_err(&mut c, &["DEBUG", "OBJECT", "nope"]),
+        "ERR no such key"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]),
+        "OK"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]),
+        "OK"
+    );
+}
+
+#[test]
+fn command_introspection() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let count: i64 = q(&mut c, &["COMMAND", "COUNT"]);
+    assert!(count >= 60, "{count}");
+    let all: Vec<Value> = q(&mut c, &["COMMAND"]);
+    assert_eq!(all.len() as i64, count);
+    let info: Vec<Value> = q(&mut c, &["COMMAND", "INFO", "get", "nosuch"]);
+    assert_eq!(info.len(), 2);
+    assert_eq!(info[1], Value::Nil);
+    let Value::Array(get) = &info[0] else {
+        panic!("{info:?}")
+    };
+    assert_eq!(get[0], Value::BulkString(b"get".to_vec()));
+    assert_eq!(get[1], Value::Int(2));
+    assert_eq!(&get[3..6], &[Value::Int(1), Value::Int(1), Value::Int(1)]);
+    let names: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
+    // COMMAND LIST names subcommands too (`config|get`...).
+    assert!(names.len() as i64 >= count, "{} < {count}", names.len());
+    for n in [
+        "get",
+        "set",
+        "incrbyfloat",
+        "scan",
+        "client",
+        "config",
+        "expiretime",
+    ] {
+        assert!(
+            names.iter().any(|x| x == n),
+            "{n} missing from COMMAND LIST"
+        );
+    }
+    let mut names: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "getr*"]);
+    names.sort();
+    assert_eq!(names, vec!["getrange"]);
+    let docs: Value = q(&mut c, &["COMMAND", "DOCS", "get"]);
+    let text = format!("{docs:?}");
+    for f in ["summary", "since", "group", "arguments"] {
+        assert!(text.contains(f), "{f} missing in COMMAND DOCS get: {text}");
+    }
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["COMMAND", "GETKEYS", "GET", "a"]),
+        vec!["a"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]),
+        vec!["a", "b"]
+    );
+    assert_eq!(
+        q_err(&mut c, &["COMMAND", "GETKEYS", "PING", "x"]),
+        "ERR The command has no key arguments"
+    );
+    assert_eq!(
+        q_err(&mut c, &["COMMAND", "GETKEYS", "SET", "a"]),
+        "ERR Invalid number of arguments specified for command"
+    );
+    assert_eq!(
+        q_err(&mut c, &["COMMAND", "GETKEYS", "NOSUCH", "a"]),
+        "ERR Invalid command specified"
+    );
+}
+
+#[test]
+fn shutdown_command_exits_cleanly() {
+    let mut s = Server::start(&[]);
+    let mut r = s.raw();
+    r.send(b"SHUTDOWN NOSAVE\r\n");
+    let (got, closed) = r.read_until_close(Duration::from_secs(5));
+    assert!(closed, "connection still open; got {}", show(&got));
+    assert_eq!(
+        s.wait_exit(Duration::from_secs(5)),
+        Some(0),
+        "log:\n{}",
+        s.log()
+    );
+}
+
+#[test]
+fn sigterm_exits_cleanly() {
+    let mut s = Server::start(&[]);
+    let _idle = s.raw();
+    s.signal("TERM");
+    assert_eq!(
+        s.wait_exit(Duration::from_secs(5)),
+        Some(0),
+        "log:\n{}",
+        s.log()
+    );
+}
