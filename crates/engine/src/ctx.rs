@@ -96,6 +96,16 @@ impl<'a> DbView<'a> {
         self.lock_ids(&mut ids);
     }
 
+    /// Locks the one shard holding `key` in database `db` (releasing held locks first).
+    #[inline]
+    pub fn lock_key(&mut self, db: usize, key: &[u8]) {
+        self.guards.clear();
+        let shard = shard_of(self.ks.hasher.hash(key));
+        if let Some(d) = self.ks.db(db) {
+            self.guards.push((lock_id(db, shard), d.shard(shard).lock()));
+        }
+    }
+
     /// Locks the given `(db, shard)` pairs in ascending order, releasing held locks first.
     pub fn lock_pairs(&mut self, pairs: &[(usize, usize)]) {
         let mut ids: SmallVec<[usize; 8]> = pairs.iter().map(|&(d, s)| lock_id(d, s)).collect();
@@ -202,7 +212,9 @@ impl<'a> DbView<'a> {
             }
             Lookup::Expired(e) => {
                 expired.push((db, e.key));
-                garbage.push(e.value);
+                if e.value.heap_size() > 0 {
+                    garbage.push(e.value);
+                }
                 if self.count_reads {
                     self.hits -= 1;
                     self.misses += 1;
@@ -251,7 +263,7 @@ impl<'a> DbView<'a> {
             Upsert::Replaced(old) => Some(old),
             Upsert::ReplacedExpired(old) => {
                 self.expired.push((db, SmallBytes::new(key)));
-                self.garbage.push(old);
+                self.discard(old);
                 None
             }
         }
@@ -313,7 +325,10 @@ impl<'a> DbView<'a> {
 
     /// Defers dropping a removed value until the locks are released.
     pub fn discard(&mut self, v: Value) {
-        self.garbage.push(v);
+        // Values without heap parts cost nothing to drop here (and keep `garbage` unallocated).
+        if v.heap_size() > 0 {
+            self.garbage.push(v);
+        }
     }
 
     /// Direct access to a locked shard (for commands that walk a whole shard).

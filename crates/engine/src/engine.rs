@@ -179,6 +179,8 @@ pub struct Engine {
     pub slowlog: SlowLog,
     /// Process start.
     pub started: Instant,
+    /// The clock commands are timed with.
+    pub clock: crate::clock::Clock,
     /// Unix ms at start.
     pub start_ms: u64,
     /// 40 hex characters identifying this run.
@@ -239,6 +241,7 @@ impl Engine {
             stats: Stats::default(),
             slowlog: SlowLog::default(),
             started: Instant::now(),
+            clock: crate::clock::Clock::new(),
             start_ms: unix_ms(),
             run_id,
             port: AtomicU64::new(6379),

@@ -11,6 +11,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod clients;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod conn;

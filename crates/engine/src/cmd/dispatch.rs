@@ -3,12 +3,11 @@
 //! (propagation, keyspace hit counters, command stats, slow log). Handlers never see a request
 //! that failed these checks, and nothing about a command is checked twice.
 
-use std::time::Instant;
 
 use bytes::Bytes;
 use flint_protocol::ReplyWriter;
 
-use crate::cmd::{flags, Command};
+use crate::cmd::{flags, Command, KeySpec};
 use crate::ctx::{Action, Ctx, DbView};
 use crate::engine::{unix_ms, Engine, SlowEntry};
 use crate::error::Error;
@@ -94,14 +93,21 @@ impl Engine {
         args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
-        let start = Instant::now();
+        let start = self.clock.now();
         let now_ms = unix_ms();
         let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
         let mut view = DbView::new(&self.keyspace, sess.db, now_ms, lru);
         view.count_reads = cmd.has(flags::READONLY);
-        let positions = cmd.key_positions(args);
-        if !positions.is_empty() {
-            view.lock_keys(sess.db, positions.iter().map(|&i| args[i]));
+        match cmd.def.keys {
+            // The common case, one key at argv[1]: no position list, no sort.
+            KeySpec::Range(1, 1, _) if args.len() > 1 => view.lock_key(sess.db, args[1]),
+            KeySpec::None => {}
+            _ => {
+                let positions = cmd.key_positions(args);
+                if !positions.is_empty() {
+                    view.lock_keys(sess.db, positions.iter().map(|&i| args[i]));
+                }
+            }
         }
         self.note_command(cmd, sess, args);
         let mut ctx = Ctx {
@@ -131,7 +137,7 @@ impl Engine {
             cmd.stats.fail();
         }
         self.after(cmd, sess, args, &db, rewrite);
-        let elapsed_us = start.elapsed().as_micros() as u64;
+        let elapsed_us = self.clock.micros(start, self.clock.now());
         cmd.stats.call(elapsed_us);
         self.after_command(cmd, sess, args, elapsed_us);
         self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);

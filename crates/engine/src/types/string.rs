@@ -237,7 +237,9 @@ fn set_generic(
         Some((kind, i)) => Some(expire_at_ms(ctx, kind, i)?),
         None => None,
     };
-    let (found, is_string, old_ttl) = match ctx.db.entry(key) {
+    // A plain SET needs no lookup before it overwrites: the upsert below is its only probe.
+    let needs_lookup = opts.get || opts.nx || opts.xx || opts.keepttl;
+    let (found, is_string, old_ttl) = match needs_lookup.then(|| ctx.db.entry(key)).flatten() {
         Some(e) => (true, e.value.is_string(), e.expire_at),
         None => (false, false, 0),
     };
