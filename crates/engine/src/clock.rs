@@ -61,11 +61,17 @@ impl Clock {
                 let us = t1.duration_since(t0).as_secs_f64() * 1e6;
                 let ticks = c1.wrapping_sub(c0) as f64;
                 if us > 0.0 && ticks > us {
-                    return Clock { base, tsc_per_us: Some(ticks / us) };
+                    return Clock {
+                        base,
+                        tsc_per_us: Some(ticks / us),
+                    };
                 }
             }
         }
-        Clock { base, tsc_per_us: None }
+        Clock {
+            base,
+            tsc_per_us: None,
+        }
     }
 
     /// The current tick.
@@ -106,6 +112,10 @@ mod tests {
         let a = c.now();
         std::thread::sleep(Duration::from_millis(20));
         let us = c.micros(a, c.now());
-        assert!((15_000..200_000).contains(&us), "{us} us (tsc: {})", c.is_tsc());
+        assert!(
+            (15_000..200_000).contains(&us),
+            "{us} us (tsc: {})",
+            c.is_tsc()
+        );
     }
 }

@@ -5,6 +5,12 @@
 //! Values are kept as canonical strings (what CONFIG GET prints); every change rebuilds a typed
 //! [`Settings`] snapshot that the hot path reads without parsing.
 //!
+//! Every parameter a Redis 7.0 `CONFIG GET *` lists is here (except the `tls-*` ones: Flint has no
+//! TLS), with Redis's types, ranges, defaults and error texts, so that tools which read or set
+//! them work. Most only store and report their value; [`Settings`] lists those Flint acts on
+//! (plus `maxmemory*`, `appendonly`, `enable-debug-command`... read by name), and the table
+//! marks the rest "stored only". `port` is settable, but the listener does not rebind yet.
+//!
 //! CONFIG REWRITE edits the file the server started from in place (see [`Config::rewrite`]):
 //! directives it knows are updated where they stand, comments and unknown lines are kept,
 //! changed parameters missing from the file are appended.
@@ -18,17 +24,27 @@ use parking_lot::RwLock;
 use crate::error::{Error, Result};
 use crate::util::glob_match;
 
-/// How a parameter's value is checked and printed.
+/// How a parameter's value is checked and printed (Redis's config types).
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
-    /// An integer in a range.
+    /// An integer (`string2ll`: no sign but `-`, no leading zeros) in `min..=max`.
     Int(i64, i64),
-    /// A byte size: accepts `1gb`, `512mb`, `100k`...; printed as a plain number.
-    Memory(i64, i64),
-    /// `yes` or `no`.
+    /// A byte size as Redis's `memtoull` reads it (`1gb`, `512mb`, `100k`; an empty value is
+    /// 0, a `-` is refused, overflow wraps as in C) in `min..=max`; printed as a plain number.
+    Memory(i64, u64),
+    /// A byte size or a percentage `N%` (stored as `-N`, printed back as `N%`), in
+    /// `min..=max` where `-min` is the largest percentage (`maxmemory-clients`).
+    MemoryPercent(i64, i64),
+    /// An octal integer in `min..=max`, printed in octal (`unixsocketperm`).
+    Octal(i64, i64),
+    /// `yes` or `no`, any case.
     Bool,
-    /// One of the listed words.
+    /// One of the listed words, any case; the error lists them in this order.
     Enum(&'static [&'static str]),
+    /// `save`: pairs of seconds (>= 1) and changes (>= 0), or empty.
+    Save,
+    /// `notify-keyspace-events`: class characters from `Ag$lshzxeKEtmdn`, printed canonically.
+    KeyspaceEvents,
     /// Any string.
     Str,
 }
@@ -46,6 +62,11 @@ pub struct Param {
     pub default: &'static str,
     /// Whether CONFIG SET may change it at run time.
     pub mutable: bool,
+    /// Redis's protected configs (`dir`, `dbfilename`): CONFIG SET refuses them unless
+    /// `enable-protected-configs` is `yes` or `local`.
+    pub protected: bool,
+    /// Values outside this range are accepted and brought into it (Redis's `hz`).
+    pub clamp: Option<(i64, i64)>,
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str) -> Param {
@@ -55,36 +76,42 @@ const fn p(name: &'static str, kind: Kind, default: &'static str) -> Param {
         kind,
         default,
         mutable: true,
+        protected: false,
+        clamp: None,
     }
 }
 
 const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> Param {
     Param {
-        name,
-        alias: None,
-        kind,
-        default,
         mutable: false,
+        ..p(name, kind, default)
     }
 }
 
-const fn aliased(
-    name: &'static str,
-    alias: &'static str,
-    kind: Kind,
-    default: &'static str,
-) -> Param {
-    Param {
-        name,
-        alias: Some(alias),
-        kind,
-        default,
-        mutable: true,
+impl Param {
+    const fn alias(mut self, alias: &'static str) -> Self {
+        self.alias = Some(alias);
+        self
+    }
+
+    const fn protected(mut self) -> Self {
+        self.protected = true;
+        self
+    }
+
+    const fn clamped(mut self, lo: i64, hi: i64) -> Self {
+        self.clamp = Some((lo, hi));
+        self
     }
 }
 
 const MAX: i64 = i64::MAX;
-const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+const UMAX: u64 = u64::MAX;
+const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
+const UINT_MAX: i64 = u32::MAX as i64;
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
 const POLICIES: &[&str] = &[
     "volatile-lru",
     "volatile-lfu",
@@ -96,91 +123,171 @@ const POLICIES: &[&str] = &[
     "noeviction",
 ];
 
-/// Every parameter Flint knows.
+/// Every parameter Flint knows, sorted by name. Those Flint acts on are read into [`Settings`]
+/// or by name elsewhere (`maxmemory`, `maxmemory-policy`, `appendonly`, `enable-debug-command`,
+/// `loglevel`, `logfile`, `port`, `bind`, `databases`, `threads`, `dir`, `dbfilename`...);
+/// the others (replication, cluster, TLS-less networking, defrag, encodings of types Flint does
+/// not have yet...) are stored and reported only, so that tools which set them keep working.
+#[rustfmt::skip]
 pub static PARAMS: &[Param] = &[
-    fixed("port", Kind::Int(0, 65535), "6379"),
+    p("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    fixed("aclfile", Kind::Str, ""),
+    p("acllog-max-len", Kind::Int(0, MAX), "128"),
+    p("active-defrag-cycle-max", Kind::Int(1, 99), "25"),
+    p("active-defrag-cycle-min", Kind::Int(1, 99), "1"),
+    p("active-defrag-ignore-bytes", Kind::Memory(1, MAX as u64), "104857600"),
+    p("active-defrag-max-scan-fields", Kind::Int(1, MAX), "1000"),
+    p("active-defrag-threshold-lower", Kind::Int(0, 1000), "10"),
+    p("active-defrag-threshold-upper", Kind::Int(0, 1000), "100"),
+    p("active-expire-effort", Kind::Int(1, 10), "1"),
+    p("activedefrag", Kind::Bool, "no"),
+    p("activerehashing", Kind::Bool, "yes"),
+    fixed("always-show-logo", Kind::Bool, "no"),
+    p("aof-disable-auto-gc", Kind::Bool, "no"),
+    p("aof-load-truncated", Kind::Bool, "yes"),
+    p("aof-rewrite-incremental-fsync", Kind::Bool, "yes"),
+    p("aof-timestamp-enabled", Kind::Bool, "no"),
+    p("aof-use-rdb-preamble", Kind::Bool, "yes"),
+    fixed("aof_rewrite_cpulist", Kind::Str, ""),
+    fixed("appenddirname", Kind::Str, "appendonlydir"),
+    fixed("appendfilename", Kind::Str, "appendonly.aof"),
+    p("appendfsync", Kind::Enum(&["everysec", "always", "no"]), "everysec"),
+    p("appendonly", Kind::Bool, "no"),
+    p("auto-aof-rewrite-min-size", Kind::Memory(0, MAX as u64), "67108864"),
+    p("auto-aof-rewrite-percentage", Kind::Int(0, INT_MAX), "100"),
+    fixed("bgsave_cpulist", Kind::Str, ""),
     fixed("bind", Kind::Str, "127.0.0.1 -::1"),
-    p("protected-mode", Kind::Bool, "yes"),
-    fixed("databases", Kind::Int(1, 1 << 20), "16"),
-    p("requirepass", Kind::Str, ""),
-    p("maxclients", Kind::Int(1, 1 << 20), "10000"),
-    p("timeout", Kind::Int(0, i32::MAX as i64), "0"),
-    p("tcp-keepalive", Kind::Int(0, i32::MAX as i64), "300"),
-    fixed("tcp-backlog", Kind::Int(0, i32::MAX as i64), "511"),
-    p("loglevel", Kind::Enum(LOGLEVELS), "notice"),
-    fixed("logfile", Kind::Str, ""),
-    p("dir", Kind::Str, "."),
-    p("dbfilename", Kind::Str, "dump.rdb"),
+    p("bind-source-addr", Kind::Str, ""),
+    fixed("bio_cpulist", Kind::Str, ""),
+    p("busy-reply-threshold", Kind::Int(0, MAX), "5000").alias("lua-time-limit"),
+    p("client-output-buffer-limit", Kind::Str, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    p("client-query-buffer-limit", Kind::Memory(1048576, MAX as u64), "1073741824"),
+    p("cluster-allow-pubsubshard-when-down", Kind::Bool, "yes"),
+    p("cluster-allow-reads-when-down", Kind::Bool, "no"),
+    p("cluster-allow-replica-migration", Kind::Bool, "yes"),
+    p("cluster-announce-bus-port", Kind::Int(0, 65535), "0"),
+    p("cluster-announce-hostname", Kind::Str, ""),
+    p("cluster-announce-ip", Kind::Str, ""),
+    p("cluster-announce-port", Kind::Int(0, 65535), "0"),
+    p("cluster-announce-tls-port", Kind::Int(0, 65535), "0"),
+    fixed("cluster-config-file", Kind::Str, "nodes.conf"),
+    fixed("cluster-enabled", Kind::Bool, "no"),
+    p("cluster-link-sendbuf-limit", Kind::Memory(0, UMAX), "0"),
+    p("cluster-migration-barrier", Kind::Int(0, INT_MAX), "1"),
+    p("cluster-node-timeout", Kind::Int(0, MAX), "15000"),
+    fixed("cluster-port", Kind::Int(0, 65535), "0"),
+    p("cluster-preferred-endpoint-type", Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip"),
+    p("cluster-replica-no-failover", Kind::Bool, "no").alias("cluster-slave-no-failover"),
+    p("cluster-replica-validity-factor", Kind::Int(0, INT_MAX), "10").alias("cluster-slave-validity-factor"),
+    p("cluster-require-full-coverage", Kind::Bool, "yes"),
+    p("crash-log-enabled", Kind::Bool, "yes"),
+    p("crash-memcheck-enabled", Kind::Bool, "yes"),
     fixed("daemonize", Kind::Bool, "no"),
-    fixed("pidfile", Kind::Str, ""),
-    fixed("threads", Kind::Int(1, 1024), "0"),
+    fixed("databases", Kind::Int(1, 1 << 20), "16"),
+    p("dbfilename", Kind::Str, "dump.rdb").protected(),
+    p("dir", Kind::Str, ".").protected(),
+    fixed("disable-thp", Kind::Bool, "yes"),
+    p("dynamic-hz", Kind::Bool, "yes"),
+    fixed("enable-debug-command", Kind::Enum(PROTECTED_ACTION), "no"),
+    fixed("enable-module-command", Kind::Enum(PROTECTED_ACTION), "no"),
+    fixed("enable-protected-configs", Kind::Enum(PROTECTED_ACTION), "no"),
+    p("hash-max-listpack-entries", Kind::Int(0, MAX), "512").alias("hash-max-ziplist-entries"),
+    p("hash-max-listpack-value", Kind::Memory(0, MAX as u64), "64").alias("hash-max-ziplist-value"),
+    p("hll-sparse-max-bytes", Kind::Memory(0, MAX as u64), "3000"),
+    p("hz", Kind::Int(0, INT_MAX), "10").clamped(1, 500),
+    p("ignore-warnings", Kind::Str, ""),
     fixed("io-threads", Kind::Int(1, 128), "1"),
-    p(
-        "proto-max-bulk-len",
-        Kind::Memory(1024 * 1024, MAX),
-        "536870912",
-    ),
-    p(
-        "client-query-buffer-limit",
-        Kind::Memory(1024 * 1024, MAX),
-        "1073741824",
-    ),
-    p("maxmemory", Kind::Memory(0, MAX), "0"),
-    p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
-    p("maxmemory-samples", Kind::Int(1, 64), "5"),
-    p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
-    p("lfu-log-factor", Kind::Int(0, i32::MAX as i64), "10"),
-    p("lfu-decay-time", Kind::Int(0, i32::MAX as i64), "1"),
-    p("hz", Kind::Int(1, 500), "10"),
-    p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000"),
-    p("slowlog-max-len", Kind::Int(0, MAX), "128"),
+    fixed("io-threads-do-reads", Kind::Bool, "no"),
+    p("jemalloc-bg-thread", Kind::Bool, "yes"),
     p("latency-monitor-threshold", Kind::Int(0, MAX), "0"),
-    p("notify-keyspace-events", Kind::Str, ""),
-    aliased(
-        "busy-reply-threshold",
-        "lua-time-limit",
-        Kind::Int(0, MAX),
-        "5000",
-    ),
+    p("latency-tracking", Kind::Bool, "yes"),
+    p("latency-tracking-info-percentiles", Kind::Str, "50 99 99.9"),
     p("lazyfree-lazy-eviction", Kind::Bool, "no"),
     p("lazyfree-lazy-expire", Kind::Bool, "no"),
     p("lazyfree-lazy-server-del", Kind::Bool, "no"),
     p("lazyfree-lazy-user-del", Kind::Bool, "no"),
     p("lazyfree-lazy-user-flush", Kind::Bool, "no"),
-    p("appendonly", Kind::Bool, "no"),
-    p(
-        "appendfsync",
-        Kind::Enum(&["always", "everysec", "no"]),
-        "everysec",
-    ),
-    p("appendfilename", Kind::Str, "appendonly.aof"),
-    p("save", Kind::Str, "3600 1 300 100 60 10000"),
-    p("active-expire-effort", Kind::Int(1, 10), "1"),
-    p(
-        "client-output-buffer-limit",
-        Kind::Str,
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-    ),
-    p("hash-max-listpack-entries", Kind::Int(0, MAX), "128"),
-    p("hash-max-listpack-value", Kind::Int(0, MAX), "64"),
+    p("lfu-decay-time", Kind::Int(0, INT_MAX), "1"),
+    p("lfu-log-factor", Kind::Int(0, INT_MAX), "10"),
+    p("list-compress-depth", Kind::Int(0, INT_MAX), "0"),
+    p("list-max-listpack-size", Kind::Int(INT_MIN, INT_MAX), "-2").alias("list-max-ziplist-size"),
+    fixed("logfile", Kind::Str, ""),
+    p("loglevel", Kind::Enum(LOGLEVELS), "notice"),
+    p("masterauth", Kind::Str, ""),
+    p("masteruser", Kind::Str, ""),
+    p("maxclients", Kind::Int(1, UINT_MAX), "10000"),
+    p("maxmemory", Kind::Memory(0, UMAX), "0"),
+    p("maxmemory-clients", Kind::MemoryPercent(-100, i64::MAX), "0"),
+    p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
+    p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
+    p("maxmemory-samples", Kind::Int(1, INT_MAX), "5"),
+    p("min-replicas-max-lag", Kind::Int(0, INT_MAX), "10").alias("min-slaves-max-lag"),
+    p("min-replicas-to-write", Kind::Int(0, INT_MAX), "0").alias("min-slaves-to-write"),
+    p("no-appendfsync-on-rewrite", Kind::Bool, "no"),
+    p("notify-keyspace-events", Kind::KeyspaceEvents, ""),
+    p("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    p("oom-score-adj-values", Kind::Str, "0 200 800"),
+    fixed("pidfile", Kind::Str, ""),
+    p("port", Kind::Int(0, 65535), "6379"),
+    p("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}"),
+    p("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    p("protected-mode", Kind::Bool, "yes"),
+    p("proto-max-bulk-len", Kind::Memory(1048576, MAX as u64), "536870912"),
+    p("rdb-del-sync-files", Kind::Bool, "no"),
+    p("rdb-save-incremental-fsync", Kind::Bool, "yes"),
+    fixed("rdbchecksum", Kind::Bool, "yes"),
+    p("rdbcompression", Kind::Bool, "yes"),
+    p("repl-backlog-size", Kind::Memory(1, MAX as u64), "1048576"),
+    p("repl-backlog-ttl", Kind::Int(0, MAX), "3600"),
+    p("repl-disable-tcp-nodelay", Kind::Bool, "no"),
+    p("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    p("repl-diskless-sync", Kind::Bool, "yes"),
+    p("repl-diskless-sync-delay", Kind::Int(0, INT_MAX), "5"),
+    p("repl-diskless-sync-max-replicas", Kind::Int(0, INT_MAX), "0"),
+    p("repl-ping-replica-period", Kind::Int(1, INT_MAX), "10").alias("repl-ping-slave-period"),
+    p("repl-timeout", Kind::Int(1, INT_MAX), "60"),
+    p("replica-announce-ip", Kind::Str, "").alias("slave-announce-ip"),
+    p("replica-announce-port", Kind::Int(0, 65535), "0").alias("slave-announce-port"),
+    p("replica-announced", Kind::Bool, "yes"),
+    p("replica-ignore-disk-write-errors", Kind::Bool, "no"),
+    p("replica-ignore-maxmemory", Kind::Bool, "yes").alias("slave-ignore-maxmemory"),
+    p("replica-lazy-flush", Kind::Bool, "no").alias("slave-lazy-flush"),
+    p("replica-priority", Kind::Int(0, INT_MAX), "100").alias("slave-priority"),
+    p("replica-read-only", Kind::Bool, "yes").alias("slave-read-only"),
+    p("replica-serve-stale-data", Kind::Bool, "yes").alias("slave-serve-stale-data"),
+    fixed("replicaof", Kind::Str, "").alias("slaveof"),
+    p("requirepass", Kind::Str, ""),
+    p("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
+    p("save", Kind::Save, "3600 1 300 100 60 10000"),
+    fixed("server_cpulist", Kind::Str, ""),
     p("set-max-intset-entries", Kind::Int(0, MAX), "512"),
+    fixed("set-proc-title", Kind::Bool, "yes"),
+    p("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    p("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    p("shutdown-timeout", Kind::Int(0, INT_MAX), "10"),
+    p("slowlog-log-slower-than", Kind::Int(-1, MAX), "10000"),
+    p("slowlog-max-len", Kind::Int(0, MAX), "128"),
+    fixed("socket-mark-id", Kind::Int(0, UINT_MAX), "0"),
+    p("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
+    p("stream-node-max-bytes", Kind::Memory(0, MAX as u64), "4096"),
+    p("stream-node-max-entries", Kind::Int(0, MAX), "100"),
+    fixed("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    fixed("syslog-enabled", Kind::Bool, "no"),
+    fixed("syslog-facility", Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0"),
+    fixed("syslog-ident", Kind::Str, "redis"),
+    fixed("tcp-backlog", Kind::Int(0, INT_MAX), "511"),
+    p("tcp-keepalive", Kind::Int(0, INT_MAX), "300"),
+    p("timeout", Kind::Int(0, INT_MAX), "0"),
+    p("tracking-table-max-keys", Kind::Int(0, MAX), "1000000"),
+    fixed("unixsocket", Kind::Str, ""),
+    fixed("unixsocketperm", Kind::Octal(0, 0o777), "0"),
+    p("zset-max-listpack-entries", Kind::Int(0, MAX), "128").alias("zset-max-ziplist-entries"),
+    p("zset-max-listpack-value", Kind::Memory(0, MAX as u64), "64").alias("zset-max-ziplist-value"),
+    // Flint's own parameters (not in Redis 7.0).
+    fixed("threads", Kind::Int(1, 1024), "0"),
     p("set-max-listpack-entries", Kind::Int(0, MAX), "128"),
     p("set-max-listpack-value", Kind::Int(0, MAX), "64"),
-    p("zset-max-listpack-entries", Kind::Int(0, MAX), "128"),
-    p("zset-max-listpack-value", Kind::Int(0, MAX), "64"),
-    p(
-        "list-max-listpack-size",
-        Kind::Int(i32::MIN as i64, i32::MAX as i64),
-        "-2",
-    ),
-    p("list-compress-depth", Kind::Int(0, i32::MAX as i64), "0"),
-    p("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
     p("default-ttl", Kind::Int(0, MAX), "0"),
-    fixed(
-        "enable-debug-command",
-        Kind::Enum(&["no", "yes", "local"]),
-        "no",
-    ),
 ];
 
 /// Parameters whose value is several words written unquoted on one line (`save 3600 1`).
@@ -232,15 +339,17 @@ fn find(name: &str) -> Option<&'static Param> {
         .find(|p| p.name == lower || p.alias == Some(lower.as_str()))
 }
 
-/// Parses a memory size as Redis's `memtoull`: digits with an optional unit
-/// (b, k, kb, m, mb, g, gb; case-insensitive; `k` is 1000, `kb` 1024).
-pub fn parse_memory(s: &str) -> Option<i64> {
-    let lower = s.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let mul: i64 = match unit {
+/// Parses a memory size as Redis 7.0's `memtoull`: digits with an optional unit (b, k, kb, m, mb,
+/// g, gb; case-insensitive; `k` is 1000, `kb` 1024). No digits reads as 0, a leading `-` or
+/// any other character is an error, too many digits saturate and the unit multiplication
+/// wraps, as in C.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
+        return None;
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" => 1000,
         "kb" => 1024,
@@ -250,31 +359,84 @@ pub fn parse_memory(s: &str) -> Option<i64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    num.parse::<i64>().ok()?.checked_mul(mul)
+    // Redis copies the digits into a 128-byte buffer first.
+    if num.len() >= 128 {
+        return None;
+    }
+    let val = if num.is_empty() {
+        0
+    } else {
+        num.parse::<u64>().unwrap_or(u64::MAX)
+    };
+    Some(val.wrapping_mul(mul))
 }
 
+fn between(min: impl std::fmt::Display, max: impl std::fmt::Display) -> String {
+    format!("argument must be between {min} and {max} inclusive")
+}
+
+/// Checks `value` for `param` and returns it in canonical form (what CONFIG GET prints), or
+/// Redis's reason for refusing it.
 fn canonical(param: &Param, value: &str) -> std::result::Result<String, String> {
     match param.kind {
         Kind::Int(min, max) => {
-            let v: i64 = value
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let v = crate::util::parse_i64(value.as_bytes())
+                .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             if v < min || v > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+                return Err(between(min, max));
             }
+            let v = match param.clamp {
+                Some((lo, hi)) => v.clamp(lo, hi),
+                None => v,
+            };
             Ok(v.to_string())
         }
         Kind::Memory(min, max) => {
             let v =
                 parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?;
-            if v < min || v > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+            if (v as i128) < min as i128 || v > max {
+                return Err(between(min, max));
             }
             Ok(v.to_string())
+        }
+        Kind::MemoryPercent(min, max) => {
+            // As Redis: a byte size first, then `N%` (stored as -N); the value is a signed
+            // size, so a byte size past i64::MAX reads as a (too large) percentage.
+            let v = match parse_memory(value) {
+                Some(v) => v as i64,
+                None => value
+                    .strip_suffix('%')
+                    .filter(|n| !n.is_empty())
+                    .and_then(|n| crate::util::parse_i64(n.as_bytes()))
+                    .filter(|n| *n >= 0)
+                    .map(|n| -n)
+                    .ok_or_else(|| "argument must be a memory or percent value".to_string())?,
+            };
+            if v < 0 {
+                if v < min {
+                    return Err(format!(
+                        "percentage argument must be less or equal to {}",
+                        -min
+                    ));
+                }
+                return Ok(format!("{}%", -v));
+            }
+            if v > max {
+                return Err(between(min, max));
+            }
+            Ok(v.to_string())
+        }
+        Kind::Octal(min, max) => {
+            let v = i64::from_str_radix(value, 8)
+                .ok()
+                .filter(|_| !value.starts_with(['+', '-']))
+                .ok_or_else(|| "argument couldn't be parsed as an octal number".to_string())?;
+            if v < min || v > max {
+                return Err(format!(
+                    "argument must be between {min:o} and {max:o} inclusive"
+                ));
+            }
+            Ok(format!("{v:o}"))
         }
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -289,8 +451,71 @@ fn canonical(param: &Param, value: &str) -> std::result::Result<String, String> 
                 Err("argument(s) must be one of the following: ".to_string() + &words.join(", "))
             }
         }
+        Kind::Save => canonical_save(value),
+        Kind::KeyspaceEvents => canonical_keyspace_events(value),
         Kind::Str => Ok(value.to_string()),
     }
+}
+
+/// `save`: `""` or pairs `seconds changes` with seconds >= 1 and changes >= 0 (C `strtoll`,
+/// whole word), printed back with single spaces.
+fn canonical_save(value: &str) -> std::result::Result<String, String> {
+    let invalid = || "Invalid save parameters".to_string();
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(2) {
+        return Err(invalid());
+    }
+    let mut out = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let n = strtoll_whole(w).ok_or_else(invalid)?;
+        if (i % 2 == 0 && n < 1) || (i % 2 == 1 && n < 0) {
+            return Err(invalid());
+        }
+        out.push(n.to_string());
+    }
+    Ok(out.join(" "))
+}
+
+/// C's `strtoll(s, &end, 10)` with `*end == '\0'` required: leading spaces and a sign are
+/// allowed, out-of-range values saturate.
+fn strtoll_whole(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(t.parse::<i64>().unwrap_or(if t.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
+/// Keyspace notification classes, in the order Redis prints them.
+const KEYSPACE_CLASSES: &[char] = &['g', '$', 'l', 's', 'h', 'z', 'x', 'e', 't', 'd', 'n'];
+
+/// `notify-keyspace-events`: validates the class characters and prints them as Redis does
+/// (`A` for all of `g$lshzxetd`, else each class in order, then `K`, `E`, `m`).
+fn canonical_keyspace_events(value: &str) -> std::result::Result<String, String> {
+    let mut set = std::collections::BTreeSet::new();
+    for c in value.chars() {
+        match c {
+            'A' => set.extend("g$lshzxetd".chars()),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 't' | 'd' | 'n' | 'K' | 'E' | 'm' => {
+                set.insert(c);
+            }
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let mut out = String::new();
+    if "g$lshzxetd".chars().all(|c| set.contains(&c)) {
+        // Redis prints `n` only outside `A` (so `An` reads back as `A`).
+        out.push('A');
+    } else {
+        out.extend(KEYSPACE_CLASSES.iter().filter(|c| set.contains(c)));
+    }
+    out.extend(['K', 'E', 'm'].iter().filter(|c| set.contains(c)));
+    Ok(out)
 }
 
 impl Default for Config {
@@ -427,33 +652,41 @@ impl Config {
         out
     }
 
-    /// Sets several parameters at once: all or none (CONFIG SET). `startup` allows immutable ones.
+    /// Sets several parameters at once: all or none (CONFIG SET). `startup` allows immutable
+    /// and protected ones. As Redis, every name is checked (unknown, immutable, protected,
+    /// repeated) before any value, and the first problem found is the error.
     pub fn set_many(&self, pairs: &[(&str, &str)], startup: bool) -> Result<()> {
-        let mut staged = Vec::with_capacity(pairs.len());
-        for (i, (name, value)) in pairs.iter().enumerate() {
+        let failed = |name: &str, why: &str| {
+            Error::msg(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+            ))
+        };
+        let protected_ok = startup
+            || matches!(
+                self.get("enable-protected-configs").as_deref(),
+                Some("yes" | "local")
+            );
+        let mut params: Vec<&'static Param> = Vec::with_capacity(pairs.len());
+        for (name, _) in pairs {
             let Some(p) = find(name) else {
                 return Err(Error::msg(format!(
                     "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
                 )));
             };
             if !p.mutable && !startup {
-                return Err(Error::msg(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-                )));
+                return Err(failed(name, "can't set immutable config"));
             }
-            if pairs[..i]
-                .iter()
-                .any(|(n, _)| find(n).is_some_and(|q| q.name == p.name))
-            {
-                return Err(Error::msg(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
-                )));
+            if p.protected && !protected_ok {
+                return Err(failed(name, "can't set protected config"));
             }
-            let v = canonical(p, value).map_err(|why| {
-                Error::msg(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-                ))
-            })?;
+            if params.iter().any(|q| q.name == p.name) {
+                return Err(failed(name, "duplicate parameter"));
+            }
+            params.push(p);
+        }
+        let mut staged = Vec::with_capacity(pairs.len());
+        for ((name, value), p) in pairs.iter().zip(params) {
+            let v = canonical(p, value).map_err(|why| failed(name, &why))?;
             staged.push((p.name, v));
         }
         let mut values = self.values.write();
@@ -561,7 +794,9 @@ mod tests {
         assert_eq!(c.get("maxmemory").as_deref(), Some("0"));
         c.set("maxmemory", "1mb", false).unwrap();
         assert_eq!(c.get("MAXMEMORY").as_deref(), Some("1048576"));
-        assert!(c.set("port", "1", false).is_err());
+        // Settable as in Redis (the listener does not rebind yet).
+        c.set("port", "7000", false).unwrap();
+        assert_eq!(c.get("port").as_deref(), Some("7000"));
         assert!(c.set("maxmemory-policy", "nope", false).is_err());
         assert!(c
             .set_many(&[("hz", "20"), ("timeout", "x")], false)
@@ -575,7 +810,7 @@ mod tests {
     fn rewrite_keeps_comments_and_updates_in_place() {
         let c = Config::new();
         c.set("maxmemory", "100", false).unwrap();
-        c.set("dir", "/tmp/a b", false).unwrap();
+        c.set("dir", "/tmp/a b", true).unwrap();
         c.set("save", "", false).unwrap();
         let old = "# top\nport 7000\nmaxmemory 5\nunknown-thing 1\nmaxmemory 6\nhz 10\n";
         let new = c.rewritten(old);
@@ -584,6 +819,185 @@ mod tests {
             "# top\nport 6379\nmaxmemory 100\nunknown-thing 1\nhz 10\n\
              # Generated by CONFIG REWRITE\ndir \"/tmp/a b\"\nsave \"\"\n"
         );
+    }
+
+    /// The error (without Redis's common prefix) or the value CONFIG GET then shows.
+    fn try_set(c: &Config, name: &str, value: &str) -> String {
+        match c.set(name, value, false) {
+            Ok(()) => c.get(name).unwrap(),
+            Err(e) => e
+                .to_string()
+                .split_once(") - ")
+                .map_or(e.to_string(), |(_, why)| why.to_string()),
+        }
+    }
+
+    #[test]
+    fn values_and_errors_match_redis_7_0() {
+        // Each expectation was observed on redis-server 7.0.15.
+        let c = Config::new();
+        let cases: &[(&str, &str, &str)] = &[
+            // Integers: string2ll, then the range.
+            (
+                "timeout",
+                "abc",
+                "argument couldn't be parsed into an integer",
+            ),
+            (
+                "timeout",
+                "+5",
+                "argument couldn't be parsed into an integer",
+            ),
+            (
+                "timeout",
+                "05",
+                "argument couldn't be parsed into an integer",
+            ),
+            ("timeout", "", "argument couldn't be parsed into an integer"),
+            (
+                "timeout",
+                "-1",
+                "argument must be between 0 and 2147483647 inclusive",
+            ),
+            (
+                "maxclients",
+                "-1",
+                "argument must be between 1 and 4294967295 inclusive",
+            ),
+            ("maxclients", "5", "5"),
+            ("maxmemory-samples", "1000", "1000"),
+            (
+                "list-max-listpack-size",
+                "-9223372036854775808",
+                "argument must be between -2147483648 and 2147483647 inclusive",
+            ),
+            ("slowlog-log-slower-than", "-1", "-1"),
+            (
+                "acllog-max-len",
+                "9223372036854775807",
+                "9223372036854775807",
+            ),
+            // hz accepts anything in 0..INT_MAX and caps it to 1..500.
+            ("hz", "1000", "500"),
+            ("hz", "0", "1"),
+            (
+                "hz",
+                "-1",
+                "argument must be between 0 and 2147483647 inclusive",
+            ),
+            ("hz", "10", "10"),
+            // Memory: memtoull.
+            ("maxmemory", "1GB", "1073741824"),
+            ("maxmemory", "", "0"),
+            ("maxmemory", "-1", "argument must be a memory value"),
+            ("maxmemory", " 5", "argument must be a memory value"),
+            ("maxmemory", "5.5mb", "argument must be a memory value"),
+            ("maxmemory", "18446744073709551615", "18446744073709551615"),
+            ("maxmemory", "18446744073709551616", "18446744073709551615"),
+            ("maxmemory", "20000000000gb", "3028092406290448384"),
+            ("maxmemory", "0", "0"),
+            (
+                "proto-max-bulk-len",
+                "",
+                "argument must be between 1048576 and 9223372036854775807 inclusive",
+            ),
+            (
+                "proto-max-bulk-len",
+                "9223372036854775808",
+                "argument must be between 1048576 and 9223372036854775807 inclusive",
+            ),
+            ("stream-node-max-bytes", "", "0"),
+            // Memory or percent.
+            ("maxmemory-clients", "50%", "50%"),
+            ("maxmemory-clients", "0%", "0"),
+            (
+                "maxmemory-clients",
+                "101%",
+                "percentage argument must be less or equal to 100",
+            ),
+            (
+                "maxmemory-clients",
+                "-5%",
+                "argument must be a memory or percent value",
+            ),
+            (
+                "maxmemory-clients",
+                "abc",
+                "argument must be a memory or percent value",
+            ),
+            (
+                "maxmemory-clients",
+                "9223372036854775808",
+                "percentage argument must be less or equal to 100",
+            ),
+            ("maxmemory-clients", "5mb", "5242880"),
+            // Bool and enum: any case, canonical lowercase.
+            ("protected-mode", "YES", "yes"),
+            ("appendonly", "maybe", "argument must be 'yes' or 'no'"),
+            ("appendfsync", "ALWAYS", "always"),
+            (
+                "appendfsync",
+                "x",
+                "argument(s) must be one of the following: everysec, always, no",
+            ),
+            (
+                "loglevel",
+                "nothing",
+                "argument(s) must be one of the following: debug, verbose, notice, warning",
+            ),
+            // Special ones.
+            ("save", "10 x", "Invalid save parameters"),
+            ("save", "0 1", "Invalid save parameters"),
+            ("save", "1", "Invalid save parameters"),
+            ("save", "3600 1 300 100", "3600 1 300 100"),
+            ("save", "", ""),
+            (
+                "notify-keyspace-events",
+                "abc",
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+            ),
+            ("notify-keyspace-events", "KEA", "AKE"),
+            ("notify-keyspace-events", "Ex$", "$xE"),
+            ("notify-keyspace-events", "An", "A"),
+            ("notify-keyspace-events", "KEAm", "AKEm"),
+            ("notify-keyspace-events", "ml", "lm"),
+            ("notify-keyspace-events", "gn", "gn"),
+            ("notify-keyspace-events", "", ""),
+            // Immutable and protected.
+            ("databases", "4", "can't set immutable config"),
+            ("appendfilename", "x", "can't set immutable config"),
+            ("dir", "/tmp", "can't set protected config"),
+            ("dbfilename", "x.rdb", "can't set protected config"),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(
+                try_set(&c, name, value),
+                *want,
+                "CONFIG SET {name} {value:?}"
+            );
+        }
+        // Names are all checked before values: an immutable one wins over a bad value.
+        assert_eq!(
+            c.set_many(&[("hz", "x"), ("databases", "4")], false)
+                .unwrap_err()
+                .to_string(),
+            "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+        );
+        assert_eq!(c.get("hash-max-ziplist-entries").as_deref(), Some("512"));
+        let names: Vec<&str> = c
+            .get_matching(b"maxmemory*")
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        for n in [
+            "maxmemory",
+            "maxmemory-clients",
+            "maxmemory-eviction-tenacity",
+            "maxmemory-policy",
+            "maxmemory-samples",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "Ping the server",
         "1.0.0",
         ping,
-    ),
+    )
+    .tips("request_policy:all_shards response_policy:all_succeeded")
+    .complexity("O(1)"),
     def(
         "echo",
         2,
@@ -47,7 +49,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "Echo the given string",
         "1.0.0",
         echo,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "quit",
         -1,
@@ -58,7 +61,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "Close the connection",
         "1.0.0",
         quit,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "select",
         2,
@@ -69,7 +73,8 @@ pub static COMMANDS: &[CommandDef] = &[
         "Change the selected database for the current connection",
         "1.0.0",
         select,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "auth",
         -2,
@@ -80,7 +85,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "Authenticate to the server",
         "1.0.0",
         auth,
-    ),
+    )
+    .complexity("O(N) where N is the number of passwords defined for the user")
+    .history(&[("6.0.0", "Added ACL style (username and password).")]),
     def(
         "hello",
         -1,
@@ -91,7 +98,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "Handshake with Redis",
         "6.0.0",
         hello,
-    ),
+    )
+    .complexity("O(1)")
+    .history(&[("6.2.0", "`protover` made optional; when called without arguments the command reports the current connection's context.")]),
     def(
         "reset",
         1,
@@ -102,19 +111,21 @@ pub static COMMANDS: &[CommandDef] = &[
         "Reset the connection",
         "6.2.0",
         reset,
-    ),
-    CommandDef {
-        name: "client",
-        arity: -2,
-        flags: "",
-        keys: KeySpec::None,
-        acl: "",
-        group: "connection",
-        summary: "A container for client connection commands",
-        since: "2.4.0",
-        handler: container,
-        subcommands: CLIENT_SUBCOMMANDS,
-    },
+    )
+    .complexity("O(1)"),
+    def(
+        "client",
+        -2,
+        "",
+        KeySpec::None,
+        "",
+        "connection",
+        "A container for client connection commands",
+        "2.4.0",
+        container,
+    )
+    .complexity("Depends on subcommand.")
+    .subcommands(CLIENT_SUBCOMMANDS),
 ];
 
 /// CLIENT's subcommands.
@@ -129,7 +140,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Returns the client ID for the current connection",
         "5.0.0",
         client_id,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "setname",
         3,
@@ -140,7 +152,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Set the current connection name",
         "2.6.9",
         client_setname,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "getname",
         2,
@@ -151,7 +164,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Get the current connection name",
         "2.6.9",
         client_getname,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "list",
         -2,
@@ -162,7 +176,10 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Get the list of client connections",
         "2.4.0",
         client_list,
-    ),
+    )
+    .tips("nondeterministic_output")
+    .complexity("O(N) where N is the number of client connections")
+    .history(&[("2.8.12", "Added unique client `id` field."), ("5.0.0", "Added optional `TYPE` filter."), ("6.0.0", "Added `user` field."), ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."), ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."), ("7.0.3", "Added `ssub` field.")]),
     def(
         "info",
         2,
@@ -173,7 +190,9 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Returns information about the current client connection.",
         "6.2.0",
         client_info,
-    ),
+    )
+    .tips("nondeterministic_output")
+    .complexity("O(1)"),
     def(
         "kill",
         -3,
@@ -184,7 +203,9 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Kill the connection of a client",
         "2.4.0",
         client_kill,
-    ),
+    )
+    .complexity("O(N) where N is the number of client connections")
+    .history(&[("2.8.12", "Added new filter format."), ("2.8.12", "`ID` option."), ("3.2.0", "Added `master` type in for `TYPE` option."), ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."), ("6.2.0", "`LADDR` option.")]),
     def(
         "reply",
         3,
@@ -195,7 +216,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Instruct the server whether to reply to commands",
         "3.2.0",
         client_reply,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "no-evict",
         3,
@@ -206,7 +228,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Set client eviction mode for the current connection",
         "7.0.0",
         client_no_evict,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "no-touch",
         3,
@@ -239,7 +262,9 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Stop processing commands from clients for some time",
         "2.9.50",
         client_pause,
-    ),
+    )
+    .complexity("O(1)")
+    .history(&[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")]),
     def(
         "unpause",
         2,
@@ -250,7 +275,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Resume processing of clients that were paused",
         "6.2.0",
         client_unpause,
-    ),
+    )
+    .complexity("O(N) Where N is the number of paused clients"),
     def(
         "help",
         2,
@@ -261,7 +287,8 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         "Show helpful text about the different subcommands",
         "5.0.0",
         client_help,
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 /// The protocol versions HELLO accepts.

@@ -102,7 +102,8 @@ impl<'a> DbView<'a> {
         self.guards.clear();
         let shard = shard_of(self.ks.hasher.hash(key));
         if let Some(d) = self.ks.db(db) {
-            self.guards.push((lock_id(db, shard), d.shard(shard).lock()));
+            self.guards
+                .push((lock_id(db, shard), d.shard(shard).lock()));
         }
     }
 

@@ -53,15 +53,41 @@ use crate::keys::peek;
 /// The expiry commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    def("expire", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set a key's time to live in seconds", "1.0.0", expire),
-    def("pexpire", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set a key's time to live in milliseconds", "2.6.0", pexpire),
-    def("expireat", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0", expireat),
-    def("pexpireat", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", pexpireat),
-    def("persist", 2, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Remove the expiration from a key", "2.2.0", persist),
-    def("ttl", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the time to live for a key in seconds", "1.0.0", ttl),
-    def("pttl", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the time to live for a key in milliseconds", "2.6.0", pttl),
-    def("expiretime", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the expiration Unix timestamp for a key", "7.0.0", expiretime),
-    def("pexpiretime", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", pexpiretime),
+    def("expire", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set a key's time to live in seconds", "1.0.0", expire)
+        .key_flags("RW update")
+        .complexity("O(1)")
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    def("pexpire", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set a key's time to live in milliseconds", "2.6.0", pexpire)
+        .key_flags("RW update")
+        .complexity("O(1)")
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    def("expireat", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0", expireat)
+        .key_flags("RW update")
+        .complexity("O(1)")
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    def("pexpireat", -3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", pexpireat)
+        .key_flags("RW update")
+        .complexity("O(1)")
+        .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    def("persist", 2, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Remove the expiration from a key", "2.2.0", persist)
+        .key_flags("RW update")
+        .complexity("O(1)"),
+    def("ttl", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the time to live for a key in seconds", "1.0.0", ttl)
+        .key_flags("RO access")
+        .tips("nondeterministic_output")
+        .complexity("O(1)")
+        .history(&[("2.8.0", "Added the -2 reply.")]),
+    def("pttl", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the time to live for a key in milliseconds", "2.6.0", pttl)
+        .key_flags("RO access")
+        .tips("nondeterministic_output")
+        .complexity("O(1)")
+        .history(&[("2.8.0", "Added the -2 reply.")]),
+    def("expiretime", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the expiration Unix timestamp for a key", "7.0.0", expiretime)
+        .key_flags("RO access")
+        .complexity("O(1)"),
+    def("pexpiretime", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", pexpiretime)
+        .key_flags("RO access")
+        .complexity("O(1)"),
 ];
 
 /// The unit of an EXPIRE-family time argument.

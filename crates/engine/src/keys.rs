@@ -31,40 +31,84 @@ use crate::value::{Entry, Value};
 /// The generic key commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    def("del", -2, "write", keys(1, -1, 1), "@keyspace @write", "generic", "Delete a key", "1.0.0", del),
-    def("unlink", -2, "write fast", keys(1, -1, 1), "@keyspace @write", "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", unlink),
-    def("exists", -2, "readonly fast", keys(1, -1, 1), "@keyspace @read", "generic", "Determine if a key exists", "1.0.0", exists),
-    def("type", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Determine the type stored at key", "1.0.0", type_),
-    def("rename", 3, "write", keys(1, 2, 1), "@keyspace @write", "generic", "Rename a key", "1.0.0", rename),
-    def("renamenx", 3, "write fast", keys(1, 2, 1), "@keyspace @write", "generic", "Rename a key, only if the new key does not exist", "1.0.0", renamenx),
-    def("copy", -3, "write denyoom", keys(1, 2, 1), "@keyspace @write", "generic", "Copy a key", "6.2.0", copy),
-    def("move", 3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Move a key to another database", "1.0.0", move_),
-    def("keys", 2, "readonly", KeySpec::None, "@keyspace @read @dangerous", "generic", "Find all keys matching the given pattern", "1.0.0", keys_),
-    def("scan", -2, "readonly", KeySpec::None, "@keyspace @read", "generic", "Incrementally iterate the keys space", "2.8.0", scan),
-    def("randomkey", 1, "readonly", KeySpec::None, "@keyspace @read", "generic", "Return a random key from the keyspace", "1.0.0", randomkey),
-    def("touch", -2, "readonly fast", keys(1, -1, 1), "@keyspace @read", "generic", "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1", touch),
-    def("dbsize", 1, "readonly fast", KeySpec::None, "@keyspace @read", "server", "Return the number of keys in the selected database", "1.0.0", dbsize),
-    def("flushdb", -1, "write", KeySpec::None, "@keyspace @write @dangerous", "server", "Remove all keys from the current database", "1.0.0", flushdb),
-    def("flushall", -1, "write", KeySpec::None, "@keyspace @write @dangerous", "server", "Remove all keys from all databases", "1.0.0", flushall),
-    def("swapdb", 3, "write fast", KeySpec::None, "@keyspace @write @dangerous", "server", "Swaps two Redis databases", "4.0.0", swapdb),
-    CommandDef {
-        name: "object",
-        arity: -2,
-        flags: "",
-        keys: KeySpec::None,
-        acl: "",
-        group: "generic",
-        summary: "A container for object introspection commands",
-        since: "2.2.3",
-        handler: container,
-        subcommands: &[
-            def("encoding", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Inspect the internal encoding of a Redis object", "2.2.3", object_encoding),
-            def("freq", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the logarithmic access frequency counter of a Redis object", "4.0.0", object_freq),
-            def("idletime", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the time since a Redis object was last accessed", "2.2.3", object_idletime),
-            def("refcount", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the number of references to the value of the key", "2.2.3", object_refcount),
-            def("help", 2, "loading stale", KeySpec::None, "@keyspace", "generic", "Show helpful text about the different subcommands", "6.2.0", object_help),
-        ],
-    },
+    def("del", -2, "write", keys(1, -1, 1), "@keyspace @write", "generic", "Delete a key", "1.0.0", del)
+        .key_flags("RM delete")
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
+    def("unlink", -2, "write fast", keys(1, -1, 1), "@keyspace @write", "generic", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", unlink)
+        .key_flags("RM delete")
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .complexity("O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
+    def("exists", -2, "readonly fast", keys(1, -1, 1), "@keyspace @read", "generic", "Determine if a key exists", "1.0.0", exists)
+        .key_flags("RO")
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .complexity("O(N) where N is the number of keys to check.")
+        .history(&[("3.0.3", "Accepts multiple `key` arguments.")]),
+    def("type", 2, "readonly fast", keys(1, 1, 1), "@keyspace @read", "generic", "Determine the type stored at key", "1.0.0", type_)
+        .key_flags("RO")
+        .complexity("O(1)"),
+    def("rename", 3, "write", keys(1, 2, 1), "@keyspace @write", "generic", "Rename a key", "1.0.0", rename)
+        .key_specs(&[crate::cmd::KeySpecDef::index(1, "RW access delete"), crate::cmd::KeySpecDef::index(2, "OW update")])
+        .complexity("O(1)"),
+    def("renamenx", 3, "write fast", keys(1, 2, 1), "@keyspace @write", "generic", "Rename a key, only if the new key does not exist", "1.0.0", renamenx)
+        .key_specs(&[crate::cmd::KeySpecDef::index(1, "RW access delete"), crate::cmd::KeySpecDef::index(2, "OW insert")])
+        .complexity("O(1)")
+        .history(&[("3.2.0", "The command no longer returns an error when source and destination names are the same.")]),
+    def("copy", -3, "write denyoom", keys(1, 2, 1), "@keyspace @write", "generic", "Copy a key", "6.2.0", copy)
+        .key_specs(&[crate::cmd::KeySpecDef::index(1, "RO access"), crate::cmd::KeySpecDef::index(2, "OW update")])
+        .complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+    def("move", 3, "write fast", keys(1, 1, 1), "@keyspace @write", "generic", "Move a key to another database", "1.0.0", move_)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("keys", 2, "readonly", KeySpec::None, "@keyspace @read @dangerous", "generic", "Find all keys matching the given pattern", "1.0.0", keys_)
+        .tips("request_policy:all_shards nondeterministic_output_order")
+        .complexity("O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
+    def("scan", -2, "readonly", KeySpec::None, "@keyspace @read", "generic", "Incrementally iterate the keys space", "2.8.0", scan)
+        .tips("nondeterministic_output request_policy:special")
+        .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")
+        .history(&[("6.0.0", "Added the `TYPE` subcommand.")]),
+    def("randomkey", 1, "readonly", KeySpec::None, "@keyspace @read", "generic", "Return a random key from the keyspace", "1.0.0", randomkey)
+        .tips("request_policy:all_shards nondeterministic_output")
+        .complexity("O(1)"),
+    def("touch", -2, "readonly fast", keys(1, -1, 1), "@keyspace @read", "generic", "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1", touch)
+        .key_flags("RO")
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .complexity("O(N) where N is the number of keys that will be touched."),
+    def("dbsize", 1, "readonly fast", KeySpec::None, "@keyspace @read", "server", "Return the number of keys in the selected database", "1.0.0", dbsize)
+        .tips("request_policy:all_shards response_policy:agg_sum")
+        .complexity("O(1)"),
+    def("flushdb", -1, "write", KeySpec::None, "@keyspace @write @dangerous", "server", "Remove all keys from the current database", "1.0.0", flushdb)
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(N) where N is the number of keys in the selected database")
+        .history(&[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")]),
+    def("flushall", -1, "write", KeySpec::None, "@keyspace @write @dangerous", "server", "Remove all keys from all databases", "1.0.0", flushall)
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(N) where N is the total number of keys in all databases")
+        .history(&[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")]),
+    def("swapdb", 3, "write fast", KeySpec::None, "@keyspace @write @dangerous", "server", "Swaps two Redis databases", "4.0.0", swapdb)
+        .complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    def("object", -2, "", KeySpec::None, "", "generic", "A container for object introspection commands", "2.2.3", container)
+        .complexity("Depends on subcommand.")
+        .subcommands(&[
+            def("encoding", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Inspect the internal encoding of a Redis object", "2.2.3", object_encoding)
+                .key_flags("RO")
+                .tips("nondeterministic_output")
+                .complexity("O(1)"),
+            def("freq", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the logarithmic access frequency counter of a Redis object", "4.0.0", object_freq)
+                .key_flags("RO")
+                .tips("nondeterministic_output")
+                .complexity("O(1)"),
+            def("idletime", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the time since a Redis object was last accessed", "2.2.3", object_idletime)
+                .key_flags("RO")
+                .tips("nondeterministic_output")
+                .complexity("O(1)"),
+            def("refcount", 3, "readonly", keys(2, 2, 1), "@keyspace @read", "generic", "Get the number of references to the value of the key", "2.2.3", object_refcount)
+                .key_flags("RO")
+                .tips("nondeterministic_output")
+                .complexity("O(1)"),
+            def("help", 2, "loading stale", KeySpec::None, "@keyspace", "generic", "Show helpful text about the different subcommands", "6.2.0", object_help)
+                .complexity("O(1)"),
+        ]),
 ];
 
 /// Redis's reply when an `int` argument (a database index) does not fit in 32 bits.

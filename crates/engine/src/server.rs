@@ -4,7 +4,8 @@
 //! COMMAND and its subcommands are generated from the command table, never written by hand:
 //! ACL categories are the declared ones plus those Redis implies from the flags (`write` gives
 //! `@write`, `admin` gives `@admin @dangerous`, anything not `fast` is `@slow`...), printed in
-//! Redis's category order; key specs are derived from [`KeySpec`].
+//! Redis's category order; key specs, tips and the documentation fields come from the table's
+//! declarations ([`CommandDef::key_flags`], [`CommandDef::key_specs`], [`CommandDef::tips`]...).
 //!
 //! INFO prints Redis 7.0's sections and field names in Redis's order with CRLF line endings.
 //! Fields for machinery Flint does not have (forks, replication backlog, active defrag) are
@@ -14,7 +15,12 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::cmd::{container, def, flags, key_positions, Command, CommandDef, KeySpec, Table};
+use flint_protocol::ReplyWriter;
+
+use crate::cmd::{
+    container, def, flags, key_positions, key_spec_flags, BeginSearch, Command, CommandDef,
+    FindKeys, KeySpec, Table,
+};
 use crate::ctx::{Action, Ctx};
 use crate::engine::{rss_bytes, unix_ms, Engine, ShutdownRequest};
 use crate::error::{Error, Result};
@@ -36,19 +42,23 @@ pub static COMMANDS: &[CommandDef] = &[
         "Get information and statistics about the server",
         "1.0.0",
         info,
-    ),
-    CommandDef {
-        name: "config",
-        arity: -2,
-        flags: "",
-        keys: KeySpec::None,
-        acl: "",
-        group: "server",
-        summary: "A container for server configuration commands",
-        since: "2.0.0",
-        handler: container,
-        subcommands: CONFIG_SUBCOMMANDS,
-    },
+    )
+    .tips("nondeterministic_output request_policy:all_shards response_policy:special")
+    .complexity("O(1)")
+    .history(&[("7.0.0", "Added support for taking multiple section arguments.")]),
+    def(
+        "config",
+        -2,
+        "",
+        KeySpec::None,
+        "",
+        "server",
+        "A container for server configuration commands",
+        "2.0.0",
+        container,
+    )
+    .complexity("Depends on subcommand.")
+    .subcommands(CONFIG_SUBCOMMANDS),
     def(
         "time",
         1,
@@ -59,31 +69,35 @@ pub static COMMANDS: &[CommandDef] = &[
         "Return the current server time",
         "2.6.0",
         time,
-    ),
-    CommandDef {
-        name: "slowlog",
-        arity: -2,
-        flags: "",
-        keys: KeySpec::None,
-        acl: "",
-        group: "server",
-        summary: "A container for slow log commands",
-        since: "2.2.12",
-        handler: container,
-        subcommands: SLOWLOG_SUBCOMMANDS,
-    },
-    CommandDef {
-        name: "latency",
-        arity: -2,
-        flags: "",
-        keys: KeySpec::None,
-        acl: "",
-        group: "server",
-        summary: "A container for latency diagnostics commands",
-        since: "2.8.13",
-        handler: container,
-        subcommands: LATENCY_SUBCOMMANDS,
-    },
+    )
+    .tips("nondeterministic_output")
+    .complexity("O(1)"),
+    def(
+        "slowlog",
+        -2,
+        "",
+        KeySpec::None,
+        "",
+        "server",
+        "A container for slow log commands",
+        "2.2.12",
+        container,
+    )
+    .complexity("Depends on subcommand.")
+    .subcommands(SLOWLOG_SUBCOMMANDS),
+    def(
+        "latency",
+        -2,
+        "",
+        KeySpec::None,
+        "",
+        "server",
+        "A container for latency diagnostics commands",
+        "2.8.13",
+        container,
+    )
+    .complexity("Depends on subcommand.")
+    .subcommands(LATENCY_SUBCOMMANDS),
     def(
         "monitor",
         1,
@@ -105,7 +119,9 @@ pub static COMMANDS: &[CommandDef] = &[
         "Synchronously save the dataset to disk and then shut down the server",
         "1.0.0",
         shutdown,
-    ),
+    )
+    .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)")
+    .history(&[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")]),
     def(
         "debug",
         -2,
@@ -116,19 +132,23 @@ pub static COMMANDS: &[CommandDef] = &[
         "A container for debugging commands",
         "1.0.0",
         debug,
-    ),
-    CommandDef {
-        name: "command",
-        arity: -1,
-        flags: "loading stale",
-        keys: KeySpec::None,
-        acl: "@connection",
-        group: "server",
-        summary: "Get array of Redis command details",
-        since: "2.8.13",
-        handler: command,
-        subcommands: COMMAND_SUBCOMMANDS,
-    },
+    )
+    .complexity("Depends on subcommand.")
+    .doc_flags("syscmd"),
+    def(
+        "command",
+        -1,
+        "loading stale",
+        KeySpec::None,
+        "@connection",
+        "server",
+        "Get array of Redis command details",
+        "2.8.13",
+        command,
+    )
+    .tips("nondeterministic_output_order")
+    .complexity("O(N) where N is the total number of Redis commands")
+    .subcommands(COMMAND_SUBCOMMANDS),
 ];
 
 static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
@@ -142,7 +162,12 @@ static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
         "Get the values of configuration parameters",
         "2.0.0",
         config_get,
-    ),
+    )
+    .complexity("O(N) when N is the number of configuration parameters provided")
+    .history(&[(
+        "7.0.0",
+        "Added the ability to pass multiple pattern parameters in one call",
+    )]),
     def(
         "set",
         -4,
@@ -153,7 +178,13 @@ static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
         "Set configuration parameters to the given values",
         "2.0.0",
         config_set,
-    ),
+    )
+    .tips("request_policy:all_nodes response_policy:all_succeeded")
+    .complexity("O(N) when N is the number of configuration parameters provided")
+    .history(&[(
+        "7.0.0",
+        "Added the ability to set multiple parameters in one call.",
+    )]),
     def(
         "resetstat",
         2,
@@ -164,7 +195,8 @@ static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
         "Reset the stats returned by INFO",
         "2.0.0",
         config_resetstat,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "rewrite",
         2,
@@ -175,7 +207,8 @@ static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
         "Rewrite the configuration file with the in memory configuration",
         "2.8.0",
         config_rewrite,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "help",
         2,
@@ -186,7 +219,8 @@ static CONFIG_SUBCOMMANDS: &[CommandDef] = &[
         "Show helpful text about the different subcommands",
         "5.0.0",
         config_help,
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
@@ -200,7 +234,13 @@ static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
         "Get the slow log's entries",
         "2.2.12",
         slowlog_get,
-    ),
+    )
+    .tips("request_policy:all_nodes nondeterministic_output")
+    .complexity("O(N) where N is the number of entries returned")
+    .history(&[(
+        "4.0.0",
+        "Added client IP address, port and name to the reply.",
+    )]),
     def(
         "len",
         2,
@@ -211,7 +251,9 @@ static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
         "Get the slow log's length",
         "2.2.12",
         slowlog_len,
-    ),
+    )
+    .tips("request_policy:all_nodes response_policy:agg_sum nondeterministic_output")
+    .complexity("O(1)"),
     def(
         "reset",
         2,
@@ -222,7 +264,9 @@ static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
         "Clear all entries from the slow log",
         "2.2.12",
         slowlog_reset,
-    ),
+    )
+    .tips("request_policy:all_nodes response_policy:all_succeeded")
+    .complexity("O(N) where N is the number of entries in the slowlog"),
     def(
         "help",
         2,
@@ -233,7 +277,8 @@ static SLOWLOG_SUBCOMMANDS: &[CommandDef] = &[
         "Show helpful text about the different subcommands",
         "6.2.0",
         slowlog_help,
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
@@ -247,7 +292,9 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Return the latest latency samples for all events.",
         "2.8.13",
         latency_latest,
-    ),
+    )
+    .tips("nondeterministic_output request_policy:all_nodes response_policy:special")
+    .complexity("O(1)"),
     def(
         "history",
         3,
@@ -258,7 +305,9 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Return timestamp-latency samples for the event.",
         "2.8.13",
         latency_history,
-    ),
+    )
+    .tips("nondeterministic_output request_policy:all_nodes response_policy:special")
+    .complexity("O(1)"),
     def(
         "reset",
         -2,
@@ -269,7 +318,9 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Reset latency data for one or more events.",
         "2.8.13",
         latency_reset,
-    ),
+    )
+    .tips("request_policy:all_nodes response_policy:all_succeeded")
+    .complexity("O(1)"),
     def(
         "help",
         2,
@@ -280,7 +331,8 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
         "Show helpful text about the different subcommands.",
         "2.8.13",
         latency_help,
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
@@ -294,7 +346,8 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Get total number of Redis commands",
         "2.8.13",
         command_count,
-    ),
+    )
+    .complexity("O(1)"),
     def(
         "info",
         -2,
@@ -305,7 +358,13 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Get array of specific Redis command details, or all when no argument is given.",
         "2.8.13",
         command_info,
-    ),
+    )
+    .tips("nondeterministic_output_order")
+    .complexity("O(N) where N is the number of commands to look up")
+    .history(&[(
+        "7.0.0",
+        "Allowed to be called with no argument to get info on all commands.",
+    )]),
     def(
         "docs",
         -2,
@@ -316,7 +375,9 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Get array of specific Redis command documentation",
         "7.0.0",
         command_docs,
-    ),
+    )
+    .tips("nondeterministic_output_order")
+    .complexity("O(N) where N is the number of commands to look up"),
     def(
         "list",
         -2,
@@ -327,7 +388,9 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Get an array of Redis command names",
         "7.0.0",
         command_list,
-    ),
+    )
+    .tips("nondeterministic_output_order")
+    .complexity("O(N) where N is the total number of Redis commands"),
     def(
         "getkeys",
         -4,
@@ -338,7 +401,8 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Extract keys given a full Redis command",
         "2.8.13",
         command_getkeys,
-    ),
+    )
+    .complexity("O(N) where N is the number of arguments to the command"),
     def(
         "getkeysandflags",
         -4,
@@ -349,7 +413,8 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Extract keys and access flags given a full Redis command",
         "7.0.0",
         command_getkeysandflags,
-    ),
+    )
+    .complexity("O(N) where N is the number of arguments to the command"),
     def(
         "help",
         2,
@@ -360,7 +425,8 @@ static COMMAND_SUBCOMMANDS: &[CommandDef] = &[
         "Show helpful text about the different subcommands",
         "5.0.0",
         command_help,
-    ),
+    )
+    .complexity("O(1)"),
 ];
 
 /// Replies Redis's HELP format: a header naming the command as typed (uppercased), `lines`,
@@ -1436,58 +1502,91 @@ fn legacy_range(c: &Command) -> (i64, i64, i64) {
     }
 }
 
-/// Key spec flags, derived from the command's flags (the table has no per-key flags yet).
-fn key_flags(c: &Command) -> &'static [&'static str] {
-    if c.has(flags::WRITE) {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
+/// Writes one key spec's `flags` value.
+fn reply_key_spec_flags(out: &mut ReplyWriter, flags: &str) {
+    // The table was validated when it was built (Command::new), so the flags parse.
+    let bits = key_spec_flags::parse(flags).unwrap_or(0);
+    out.set(key_spec_flags::names(bits).count());
+    for name in key_spec_flags::names(bits) {
+        out.simple(name);
     }
 }
 
+/// The key specs section of COMMAND INFO: one map per spec, shaped as Redis prints it
+/// (`notes` only when there are some).
 fn reply_key_specs(ctx: &mut Ctx<'_>, c: &Command) {
     let out = &mut *ctx.out;
-    let spec = c.def.keys;
-    if matches!(spec, KeySpec::None) {
-        out.set(0);
-        return;
-    }
-    out.set(1);
-    out.map(3);
-    out.bulk(b"flags");
-    let kf = key_flags(c);
-    out.set(kf.len());
-    for f in kf {
-        out.simple(f);
-    }
-    match spec {
-        KeySpec::Range(first, last, step) => {
-            out.bulk(b"begin_search");
-            out.map(2);
-            out.bulk(b"type");
-            out.bulk(b"index");
-            out.bulk(b"spec");
-            out.map(1);
-            out.bulk(b"index");
-            out.int(first as i64);
-            out.bulk(b"find_keys");
-            out.map(2);
-            out.bulk(b"type");
-            out.bulk(b"range");
-            out.bulk(b"spec");
-            out.map(3);
-            out.bulk(b"lastkey");
-            out.int(if last < 0 { last } else { last - first } as i64);
-            out.bulk(b"keystep");
-            out.int(step as i64);
-            out.bulk(b"limit");
-            out.int(0);
+    let specs = c.def.resolved_key_specs();
+    out.set(specs.len());
+    for spec in specs {
+        out.map(3 + usize::from(!spec.notes.is_empty()));
+        if !spec.notes.is_empty() {
+            out.bulk(b"notes");
+            out.bulk(spec.notes.as_bytes());
         }
-        KeySpec::Custom(_) | KeySpec::None => {
-            for part in [&b"begin_search"[..], b"find_keys"] {
-                out.bulk(part);
+        out.bulk(b"flags");
+        reply_key_spec_flags(out, spec.flags);
+        out.bulk(b"begin_search");
+        out.map(2);
+        out.bulk(b"type");
+        match spec.begin {
+            BeginSearch::Index(index) => {
+                out.bulk(b"index");
+                out.bulk(b"spec");
+                out.map(1);
+                out.bulk(b"index");
+                out.int(index as i64);
+            }
+            BeginSearch::Keyword { keyword, startfrom } => {
+                out.bulk(b"keyword");
+                out.bulk(b"spec");
                 out.map(2);
-                out.bulk(b"type");
+                out.bulk(b"keyword");
+                out.bulk(keyword.as_bytes());
+                out.bulk(b"startfrom");
+                out.int(startfrom as i64);
+            }
+            BeginSearch::Unknown => {
+                out.bulk(b"unknown");
+                out.bulk(b"spec");
+                out.map(0);
+            }
+        }
+        out.bulk(b"find_keys");
+        out.map(2);
+        out.bulk(b"type");
+        match spec.find {
+            FindKeys::Range {
+                lastkey,
+                keystep,
+                limit,
+            } => {
+                out.bulk(b"range");
+                out.bulk(b"spec");
+                out.map(3);
+                out.bulk(b"lastkey");
+                out.int(lastkey as i64);
+                out.bulk(b"keystep");
+                out.int(keystep as i64);
+                out.bulk(b"limit");
+                out.int(limit as i64);
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                out.bulk(b"keynum");
+                out.bulk(b"spec");
+                out.map(3);
+                out.bulk(b"keynumidx");
+                out.int(keynumidx as i64);
+                out.bulk(b"firstkey");
+                out.int(firstkey as i64);
+                out.bulk(b"keystep");
+                out.int(keystep as i64);
+            }
+            FindKeys::Unknown => {
                 out.bulk(b"unknown");
                 out.bulk(b"spec");
                 out.map(0);
@@ -1515,7 +1614,11 @@ fn reply_command_info(ctx: &mut Ctx<'_>, c: &Command) {
     for cat in cats {
         ctx.out.simple(&format!("@{cat}"));
     }
-    ctx.out.set(0); // tips
+    let tips = c.def.tips.split_whitespace();
+    ctx.out.set(tips.clone().count());
+    for tip in tips {
+        ctx.out.bulk(tip.as_bytes());
+    }
     reply_key_specs(ctx, c);
     if c.subs.is_empty() {
         ctx.out.set(0);
@@ -1529,16 +1632,52 @@ fn reply_command_info(ctx: &mut Ctx<'_>, c: &Command) {
     }
 }
 
-/// One command's COMMAND DOCS entry (the value; the caller writes the name).
+/// One command's COMMAND DOCS entry (the value; the caller writes the name), with Redis's
+/// fields in Redis's order; optional ones only when declared. `arguments` is not implemented.
 fn reply_command_docs(ctx: &mut Ctx<'_>, c: &Command) {
     let d = c.def;
-    ctx.out.map(3 + usize::from(!c.subs.is_empty()));
+    let fields = 3
+        + usize::from(!d.complexity.is_empty())
+        + usize::from(!d.doc_flags.is_empty())
+        + usize::from(!d.deprecated_since.is_empty())
+        + usize::from(!d.replaced_by.is_empty())
+        + usize::from(!d.history.is_empty())
+        + usize::from(!c.subs.is_empty());
+    ctx.out.map(fields);
     ctx.out.bulk(b"summary");
     ctx.out.bulk(d.summary.as_bytes());
     ctx.out.bulk(b"since");
     ctx.out.bulk(d.since.as_bytes());
     ctx.out.bulk(b"group");
     ctx.out.bulk(d.group.as_bytes());
+    if !d.complexity.is_empty() {
+        ctx.out.bulk(b"complexity");
+        ctx.out.bulk(d.complexity.as_bytes());
+    }
+    if !d.doc_flags.is_empty() {
+        ctx.out.bulk(b"doc_flags");
+        ctx.out.set(d.doc_flags.split_whitespace().count());
+        for f in d.doc_flags.split_whitespace() {
+            ctx.out.simple(f);
+        }
+    }
+    if !d.deprecated_since.is_empty() {
+        ctx.out.bulk(b"deprecated_since");
+        ctx.out.bulk(d.deprecated_since.as_bytes());
+    }
+    if !d.replaced_by.is_empty() {
+        ctx.out.bulk(b"replaced_by");
+        ctx.out.bulk(d.replaced_by.as_bytes());
+    }
+    if !d.history.is_empty() {
+        ctx.out.bulk(b"history");
+        ctx.out.set(d.history.len());
+        for (version, change) in d.history {
+            ctx.out.array(2);
+            ctx.out.bulk(version.as_bytes());
+            ctx.out.bulk(change.as_bytes());
+        }
+    }
     if !c.subs.is_empty() {
         let mut subs: Vec<&Command> = c.subs.values().collect();
         subs.sort_by(|a, b| a.full_name.cmp(&b.full_name));
@@ -1695,15 +1834,24 @@ fn command_getkeys(ctx: &mut Ctx<'_>) -> Result<()> {
 fn command_getkeysandflags(ctx: &mut Ctx<'_>) -> Result<()> {
     let line = &ctx.args[2..];
     let (c, keys) = keys_of(&ctx.engine.commands, line)?;
-    let kf = key_flags(c);
+    let specs = c.def.resolved_key_specs();
     ctx.out.array(keys.len());
     for i in keys {
+        // The flags of the spec that finds this key (a key found by no spec, which the table
+        // tests rule out, gets the first spec's); a `variable_flags` spec asks the command.
+        let spec = specs
+            .iter()
+            .find(|s| s.positions(line).is_some_and(|p| p.contains(&i)))
+            .or(specs.first());
+        let mut flags = spec.map_or("", |s| s.flags);
+        if let (Some(f), Some(s)) = (c.def.variable_key_flags, spec) {
+            if key_spec_flags::parse(s.flags).unwrap_or(0) & key_spec_flags::VARIABLE_FLAGS != 0 {
+                flags = f(line);
+            }
+        }
         ctx.out.array(2);
         ctx.out.bulk(line[i]);
-        ctx.out.set(kf.len());
-        for f in kf {
-            ctx.out.simple(f);
-        }
+        reply_key_spec_flags(ctx.out, flags);
     }
     Ok(())
 }
@@ -2307,14 +2455,14 @@ mod tests {
             k.run(&["COMMAND", "COUNT", "x"]),
             "-ERR wrong number of arguments for 'command|count' command\r\n"
         );
-        // Byte for byte what Redis 7.0 sends for GET and PING (apart from PING's tips).
+        // Byte for byte what Redis 7.0 sends for GET, PING and CONFIG GET.
         assert_eq!(
             k.run(&["COMMAND", "INFO", "get", "nope"]),
             "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n$-1\r\n"
         );
         assert_eq!(
             k.run(&["COMMAND", "INFO", "ping"]),
-            "*1\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n"
+            "*1\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*2\r\n$25\r\nrequest_policy:all_shards\r\n$29\r\nresponse_policy:all_succeeded\r\n*0\r\n*0\r\n"
         );
         assert_eq!(
             k.run(&["COMMAND", "INFO", "config|get"]),
@@ -2347,19 +2495,65 @@ mod tests {
         assert_eq!(k.run(&["COMMAND", "DOCS", "nope"]), "*0\r\n");
         assert_eq!(
             k.run(&["COMMAND", "DOCS", "echo"]),
-            "*2\r\n$4\r\necho\r\n*6\r\n$7\r\nsummary\r\n$21\r\nEcho the given string\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n"
+            "*2\r\n$4\r\necho\r\n*8\r\n$7\r\nsummary\r\n$21\r\nEcho the given string\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
         );
         let r = k.run(&["COMMAND", "DOCS", "config"]);
-        assert!(
-            r.contains("$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*6\r\n$7\r\nsummary\r\n")
-        );
+        assert!(r.contains(
+            "$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*10\r\n$7\r\nsummary\r\n"
+        ));
         let r = k.run(&["COMMAND", "DOCS"]);
         let n = k.engine.commands.len();
         assert!(r.starts_with(&format!("*{}\r\n", 2 * n)));
         k.run(&["HELLO", "3"]);
         assert!(k
             .run(&["COMMAND", "DOCS", "echo"])
-            .starts_with("%1\r\n$4\r\necho\r\n%3\r\n"));
+            .starts_with("%1\r\n$4\r\necho\r\n%4\r\n"));
+    }
+
+    #[test]
+    fn command_key_specs_tips_and_doc_fields() {
+        let mut k = Kit::new();
+        // Byte for byte what Redis 7.0.15 sends: two key specs with their own flags...
+        assert_eq!(
+            k.run(&["COMMAND", "INFO", "rename"]),
+            "*1\r\n*10\r\n$6\r\nrename\r\n:3\r\n*1\r\n+write\r\n:1\r\n:2\r\n:1\r\n*3\r\n+@keyspace\r\n+@write\r\n+@slow\r\n*0\r\n*2\r\n*6\r\n$5\r\nflags\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*6\r\n$5\r\nflags\r\n*2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"
+        );
+        // ...notes and variable flags...
+        assert_eq!(
+            k.run(&["COMMAND", "INFO", "set"]),
+            "*1\r\n*10\r\n$3\r\nset\r\n:-3\r\n*2\r\n+write\r\n+denyoom\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@write\r\n+@string\r\n+@slow\r\n*0\r\n*1\r\n*8\r\n$5\r\nnotes\r\n$48\r\nRW and ACCESS due to the optional `GET` argument\r\n$5\r\nflags\r\n*4\r\n+RW\r\n+access\r\n+update\r\n+variable_flags\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"
+        );
+        // ...tips on a subcommand...
+        assert_eq!(
+            k.run(&["COMMAND", "INFO", "config|set"]),
+            "*1\r\n*10\r\n$10\r\nconfig|set\r\n:-4\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n:0\r\n:0\r\n:0\r\n*3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n*2\r\n$24\r\nrequest_policy:all_nodes\r\n$29\r\nresponse_policy:all_succeeded\r\n*0\r\n*0\r\n"
+        );
+        // ...and the flags of the spec that finds each key, SET's depending on GET.
+        assert_eq!(
+            k.run(&["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b", "GET"]),
+            "*1\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+        );
+        assert_eq!(
+            k.run(&["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"]),
+            "*1\r\n*2\r\n$1\r\na\r\n*2\r\n+OW\r\n+update\r\n"
+        );
+        assert_eq!(
+            k.run(&["COMMAND", "GETKEYSANDFLAGS", "RENAME", "a", "b"]),
+            "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*2\r\n+OW\r\n+update\r\n"
+        );
+        // COMMAND DOCS: Redis's reply minus `arguments` (not implemented yet).
+        assert_eq!(
+            k.run(&["COMMAND", "DOCS", "substr"]),
+            "*2\r\n$6\r\nsubstr\r\n*14\r\n$7\r\nsummary\r\n$45\r\nGet a substring of the string stored at a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$231\r\nO(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.\r\n$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n2.0.0\r\n$11\r\nreplaced_by\r\n$10\r\n`GETRANGE`\r\n"
+        );
+        assert_eq!(
+            k.run(&["COMMAND", "DOCS", "ttl"]),
+            "*2\r\n$3\r\nttl\r\n*10\r\n$7\r\nsummary\r\n$41\r\nGet the time to live for a key in seconds\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$7\r\ngeneric\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n2.8.0\r\n$19\r\nAdded the -2 reply.\r\n"
+        );
+        k.run(&["HELLO", "3"]);
+        assert!(k
+            .run(&["COMMAND", "DOCS", "ttl"])
+            .contains("$7\r\nhistory\r\n~1\r\n*2\r\n$5\r\n2.8.0\r\n"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! (propagation, keyspace hit counters, command stats, slow log). Handlers never see a request
 //! that failed these checks, and nothing about a command is checked twice.
 
-
 use bytes::Bytes;
 use flint_protocol::ReplyWriter;
 

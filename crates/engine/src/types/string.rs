@@ -32,28 +32,81 @@ use crate::value::Value;
 /// The string commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandDef] = &[
-    def("get", 2, "readonly fast", keys(1, 1, 1), "@read @string", "string", "Get the value of a key", "1.0.0", get),
-    def("set", -3, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the string value of a key", "1.0.0", set),
-    def("setnx", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Set the value of a key, only if the key does not exist", "1.0.0", setnx),
-    def("setex", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the value and expiration of a key", "2.0.0", setex),
-    def("psetex", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the value and expiration in milliseconds of a key", "2.6.0", psetex),
-    def("getset", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Set the string value of a key and return its old value", "1.0.0", getset),
-    def("getdel", 2, "write fast", keys(1, 1, 1), "@write @string", "string", "Get the value of a key and delete the key", "6.2.0", getdel),
-    def("getex", -2, "write fast", keys(1, 1, 1), "@write @string", "string", "Get the value of a key and optionally set its expiration", "6.2.0", getex),
-    def("mget", -2, "readonly fast", keys(1, -1, 1), "@read @string", "string", "Get the values of all the given keys", "1.0.0", mget),
-    def("mset", -3, "write denyoom", keys(1, -1, 2), "@write @string", "string", "Set multiple keys to multiple values", "1.0.1", mset),
-    def("msetnx", -3, "write denyoom", keys(1, -1, 2), "@write @string", "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", msetnx),
-    def("append", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Append a value to a key", "2.0.0", append),
-    def("strlen", 2, "readonly fast", keys(1, 1, 1), "@read @string", "string", "Get the length of the value stored in a key", "2.2.0", strlen),
-    def("getrange", 4, "readonly", keys(1, 1, 1), "@read @string", "string", "Get a substring of the string stored at a key", "2.4.0", getrange),
-    def("substr", 4, "readonly", keys(1, 1, 1), "@read @string", "string", "Get a substring of the string stored at a key", "1.0.0", getrange),
-    def("setrange", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0", setrange),
-    def("incr", 2, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the integer value of a key by one", "1.0.0", incr),
-    def("decr", 2, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Decrement the integer value of a key by one", "1.0.0", decr),
-    def("incrby", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the integer value of a key by the given amount", "1.0.0", incrby),
-    def("decrby", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Decrement the integer value of a key by the given number", "1.0.0", decrby),
-    def("incrbyfloat", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the float value of a key by the given amount", "2.6.0", incrbyfloat),
-    def("lcs", -3, "readonly", keys(1, 2, 1), "@read @string", "string", "Find longest common substring", "7.0.0", lcs),
+    def("get", 2, "readonly fast", keys(1, 1, 1), "@read @string", "string", "Get the value of a key", "1.0.0", get)
+        .key_flags("RO access")
+        .complexity("O(1)"),
+    def("set", -3, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the string value of a key", "1.0.0", set)
+        .key_flags("RW access update variable_flags")
+        .key_notes("RW and ACCESS due to the optional `GET` argument")
+        .complexity("O(1)")
+        .history(&[("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."), ("6.0.0", "Added the `KEEPTTL` option."), ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."), ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")])
+        .variable_key_flags(|args| if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) { "RW access update" } else { "OW update" }),
+    def("setnx", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Set the value of a key, only if the key does not exist", "1.0.0", setnx)
+        .key_flags("OW insert")
+        .complexity("O(1)"),
+    def("setex", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the value and expiration of a key", "2.0.0", setex)
+        .key_flags("OW update")
+        .complexity("O(1)"),
+    def("psetex", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Set the value and expiration in milliseconds of a key", "2.6.0", psetex)
+        .key_flags("OW update")
+        .complexity("O(1)"),
+    def("getset", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Set the string value of a key and return its old value", "1.0.0", getset)
+        .key_flags("RW access update")
+        .complexity("O(1)")
+        .deprecated("6.2.0", "`SET` with the `!GET` argument"),
+    def("getdel", 2, "write fast", keys(1, 1, 1), "@write @string", "string", "Get the value of a key and delete the key", "6.2.0", getdel)
+        .key_flags("RW access delete")
+        .complexity("O(1)"),
+    def("getex", -2, "write fast", keys(1, 1, 1), "@write @string", "string", "Get the value of a key and optionally set its expiration", "6.2.0", getex)
+        .key_flags("RW access update")
+        .key_notes("RW and UPDATE because it changes the TTL")
+        .complexity("O(1)"),
+    def("mget", -2, "readonly fast", keys(1, -1, 1), "@read @string", "string", "Get the values of all the given keys", "1.0.0", mget)
+        .key_flags("RO access")
+        .tips("request_policy:multi_shard")
+        .complexity("O(N) where N is the number of keys to retrieve."),
+    def("mset", -3, "write denyoom", keys(1, -1, 2), "@write @string", "string", "Set multiple keys to multiple values", "1.0.1", mset)
+        .key_flags("OW update")
+        .tips("request_policy:multi_shard response_policy:all_succeeded")
+        .complexity("O(N) where N is the number of keys to set."),
+    def("msetnx", -3, "write denyoom", keys(1, -1, 2), "@write @string", "string", "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", msetnx)
+        .key_flags("OW insert")
+        .tips("request_policy:multi_shard response_policy:agg_min")
+        .complexity("O(N) where N is the number of keys to set."),
+    def("append", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Append a value to a key", "2.0.0", append)
+        .key_flags("RW insert")
+        .complexity("O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation."),
+    def("strlen", 2, "readonly fast", keys(1, 1, 1), "@read @string", "string", "Get the length of the value stored in a key", "2.2.0", strlen)
+        .key_flags("RO")
+        .complexity("O(1)"),
+    def("getrange", 4, "readonly", keys(1, 1, 1), "@read @string", "string", "Get a substring of the string stored at a key", "2.4.0", getrange)
+        .key_flags("RO access")
+        .complexity("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+    def("substr", 4, "readonly", keys(1, 1, 1), "@read @string", "string", "Get a substring of the string stored at a key", "1.0.0", getrange)
+        .key_flags("RO access")
+        .complexity("O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.")
+        .deprecated("2.0.0", "`GETRANGE`"),
+    def("setrange", 4, "write denyoom", keys(1, 1, 1), "@write @string", "string", "Overwrite part of a string at key starting at the specified offset", "2.2.0", setrange)
+        .key_flags("RW update")
+        .complexity("O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
+    def("incr", 2, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the integer value of a key by one", "1.0.0", incr)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("decr", 2, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Decrement the integer value of a key by one", "1.0.0", decr)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("incrby", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the integer value of a key by the given amount", "1.0.0", incrby)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("decrby", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Decrement the integer value of a key by the given number", "1.0.0", decrby)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("incrbyfloat", 3, "write denyoom fast", keys(1, 1, 1), "@write @string", "string", "Increment the float value of a key by the given amount", "2.6.0", incrbyfloat)
+        .key_flags("RW access update")
+        .complexity("O(1)"),
+    def("lcs", -3, "readonly", keys(1, 2, 1), "@read @string", "string", "Find longest common substring", "7.0.0", lcs)
+        .key_flags("RO access")
+        .complexity("O(N*M) where N and M are the lengths of s1 and s2, respectively"),
 ];
 
 /// Argument `i` (empty if absent, which the arity checks rule out). Taking the argument slice
