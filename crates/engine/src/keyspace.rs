@@ -399,8 +399,8 @@ impl Shard {
             });
         }
         old.volatile -= moved_volatile;
-        old.table
-            .shrink_to(0, |x| table_hash(hasher.hash(x.key.as_slice())));
+        // The old half keeps its buckets: shrinking would rehash its ~900 entries only for the
+        // next inserts to grow and rehash them again.
         self.segs.push(Segment {
             depth: d + 1,
             table: moved,
