@@ -68,6 +68,23 @@ pub fn shard_of(hash: u64) -> usize {
     (hash >> (64 - SHARD_BITS)) as usize
 }
 
+/// Keeps a segment's and its shard's counts of keys with a TTL right when a key goes from
+/// `had` a TTL to `has` one.
+#[inline]
+fn count_ttl_change(seg_volatile: &mut u32, shard_volatile: &mut usize, had: bool, has: bool) {
+    match (had, has) {
+        (false, true) => {
+            *seg_volatile += 1;
+            *shard_volatile += 1;
+        }
+        (true, false) => {
+            *seg_volatile -= 1;
+            *shard_volatile -= 1;
+        }
+        _ => {}
+    }
+}
+
 #[inline]
 fn table_hash(h: u64) -> u64 {
     h ^ (h << 32)
@@ -296,17 +313,12 @@ impl Shard {
             hashbrown::hash_table::Entry::Occupied(mut found) => {
                 let e = found.get_mut();
                 let expired = e.is_expired(now_ms);
-                match (e.has_expire(), expire_at != 0) {
-                    (false, true) => {
-                        seg.volatile += 1;
-                        self.volatile += 1;
-                    }
-                    (true, false) => {
-                        seg.volatile -= 1;
-                        self.volatile -= 1;
-                    }
-                    _ => {}
-                }
+                count_ttl_change(
+                    &mut seg.volatile,
+                    &mut self.volatile,
+                    e.has_expire(),
+                    expire_at != 0,
+                );
                 let old = std::mem::replace(&mut e.value, value);
                 e.expire_at = expire_at;
                 e.lru = lru;
@@ -341,19 +353,13 @@ impl Shard {
         else {
             return false;
         };
-        let was = e.has_expire();
+        count_ttl_change(
+            &mut seg.volatile,
+            &mut self.volatile,
+            e.has_expire(),
+            expire_at != 0,
+        );
         e.expire_at = expire_at;
-        match (was, expire_at != 0) {
-            (false, true) => {
-                seg.volatile += 1;
-                self.volatile += 1;
-            }
-            (true, false) => {
-                seg.volatile -= 1;
-                self.volatile -= 1;
-            }
-            _ => {}
-        }
         true
     }
 
