@@ -301,38 +301,11 @@ fn ttl_generic(ctx: &mut Ctx<'_>, millis: bool, absolute: bool) -> Result<()> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::Arc;
 
-    use parking_lot::Mutex;
-
-    use crate::engine::{unix_ms, Engine, Propagate};
+    use crate::engine::{unix_ms, Engine};
     use crate::keyspace::shard_of;
     use crate::stats::Stats;
-    use crate::testkit::Kit;
-
-    /// Records what the engine propagates, as text.
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<String>>);
-
-    impl Propagate for Recorder {
-        fn propagate(&self, _db: usize, args: &[&[u8]]) {
-            let words: Vec<String> = args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            self.0.lock().push(words.join(" "));
-        }
-    }
-
-    fn recorder(k: &Kit) -> Arc<Recorder> {
-        let r = Arc::new(Recorder::default());
-        k.engine.add_propagator(r.clone());
-        r
-    }
-
-    fn int(n: i64) -> String {
-        format!(":{n}\r\n")
-    }
+    use crate::testkit::{int, Kit};
 
     /// The integer in a `:n` reply.
     fn num(reply: &str) -> i64 {
@@ -542,7 +515,7 @@ mod tests {
     #[test]
     fn past_deadlines_delete() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         for (cmd, t) in [
             ("EXPIRE", "-1"),
             ("PEXPIRE", "0"),
@@ -553,7 +526,7 @@ mod tests {
             assert_eq!(k.run(&[cmd, "a", t]), int(1), "{cmd}");
             assert_eq!(k.run(&["EXISTS", "a"]), int(0), "{cmd}");
         }
-        assert_eq!(rec.0.lock().iter().filter(|r| *r == "DEL a").count(), 4);
+        assert_eq!(rec.lines().iter().filter(|r| *r == "DEL a").count(), 4);
         // Not a key expiring: no expired_keys.
         assert_eq!(Stats::get(&k.engine.stats.expired_keys), 0);
         k.engine
@@ -562,14 +535,14 @@ mod tests {
             .unwrap();
         k.run(&["SET", "a", "1"]);
         assert_eq!(k.run(&["EXPIRE", "a", "-1"]), int(1));
-        assert_eq!(rec.0.lock().last().unwrap(), "UNLINK a");
+        assert_eq!(rec.lines().last().unwrap(), "UNLINK a");
     }
 
     #[test]
     fn propagated_as_pexpireat() {
         // Observed with redis-cli --replica: options are kept, PEXPIREAT is passed unchanged.
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         k.run(&["SET", "k", "v"]);
         let before = unix_ms();
         k.run(&["EXPIRE", "k", "100", "nx"]);
@@ -581,7 +554,7 @@ mod tests {
         k.run(&["PERSIST", "k"]);
         k.run(&["PERSIST", "k"]);
         let after = unix_ms();
-        let got = rec.0.lock().clone();
+        let got = rec.lines();
         assert_eq!(got.len(), 6, "{got:?}");
         assert_eq!(got[0], "SET k v");
         let first: Vec<&str> = got[1].split(' ').collect();
@@ -597,7 +570,7 @@ mod tests {
     #[test]
     fn lazy_expiry_hides_and_removes() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         k.run(&["SET", "a", "1"]);
         k.run(&["PEXPIRE", "a", "100000"]);
         force_expired(&k.engine, "a");
@@ -605,7 +578,7 @@ mod tests {
         assert_eq!(k.run(&["TTL", "a"]), int(-2));
         assert_eq!(k.run(&["DBSIZE"]), int(0));
         assert_eq!(Stats::get(&k.engine.stats.expired_keys), 1);
-        assert_eq!(rec.0.lock().last().unwrap(), "DEL a");
+        assert_eq!(rec.lines().last().unwrap(), "DEL a");
         // Commands on an expired key see no key.
         k.run(&["SET", "b", "1"]);
         force_expired(&k.engine, "b");

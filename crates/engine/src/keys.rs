@@ -854,43 +854,12 @@ fn object_help(ctx: &mut Ctx<'_>) -> Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use std::collections::HashMap;
-    use std::sync::Arc;
-
-    use parking_lot::Mutex;
 
     use super::*;
-    use crate::engine::{unix_ms, Engine, Propagate};
+    use crate::engine::{unix_ms, Engine};
     use crate::keyspace::{new_entry, SEGMENT_MAX};
     use crate::stats::Stats;
-    use crate::testkit::Kit;
-
-    /// Records what the engine propagates, as text.
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<(usize, String)>>);
-
-    impl Propagate for Recorder {
-        fn propagate(&self, db: usize, args: &[&[u8]]) {
-            let words: Vec<String> = args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            self.0.lock().push((db, words.join(" ")));
-        }
-    }
-
-    fn recorder(k: &Kit) -> Arc<Recorder> {
-        let r = Arc::new(Recorder::default());
-        k.engine.add_propagator(r.clone());
-        r
-    }
-
-    fn int(n: i64) -> String {
-        format!(":{n}\r\n")
-    }
-
-    fn bulk(s: &str) -> String {
-        format!("${}\r\n{s}\r\n", s.len())
-    }
+    use crate::testkit::{bulk, int, Kit};
 
     /// Makes `key` of `db` expired without removing it (its deadline becomes 1 ms after epoch).
     fn force_expired(engine: &Engine, db: usize, key: &str) {
@@ -990,12 +959,12 @@ mod tests {
     #[test]
     fn del_of_an_expired_key_counts_zero_and_propagates_del() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         k.run(&["SET", "a", "1"]);
         force_expired(&k.engine, 0, "a");
         assert_eq!(k.run(&["DEL", "a"]), int(0));
         assert_eq!(
-            rec.0.lock().clone(),
+            rec.lines_with_db(),
             vec![(0, "SET a 1".to_string()), (0, "DEL a".to_string())]
         );
         assert_eq!(Stats::get(&k.engine.stats.expired_keys), 1);
@@ -1047,14 +1016,14 @@ mod tests {
     #[test]
     fn rename_propagation_and_dirty() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         k.run(&["SET", "a", "1"]);
         let dirty = Stats::get(&k.engine.stats.dirty);
         k.run(&["RENAME", "a", "a"]);
         k.run(&["RENAME", "a", "b"]);
         assert_eq!(Stats::get(&k.engine.stats.dirty), dirty + 1);
         assert_eq!(
-            rec.0.lock().clone(),
+            rec.lines_with_db(),
             vec![(0, "SET a 1".to_string()), (0, "RENAME a b".to_string())]
         );
     }
@@ -1307,14 +1276,14 @@ mod tests {
     #[test]
     fn scan_skips_and_expires_expired_keys() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         k.run(&["SET", "a", "1"]);
         k.run(&["SET", "b", "1"]);
         force_expired(&k.engine, 0, "a");
         let seen = scan_all(&mut k, &[]);
         assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), ["b"]);
         assert_eq!(k.run(&["DBSIZE"]), int(1));
-        assert!(rec.0.lock().contains(&(0, "DEL a".to_string())));
+        assert!(rec.lines_with_db().contains(&(0, "DEL a".to_string())));
     }
 
     #[test]
@@ -1431,7 +1400,7 @@ mod tests {
     #[test]
     fn flushdb_and_flushall() {
         let mut k = Kit::new();
-        let rec = recorder(&k);
+        let rec = k.record();
         assert_eq!(k.run(&["FLUSHALL", "foo"]), "-ERR syntax error\r\n");
         assert_eq!(
             k.run(&["FLUSHALL", "sync", "async"]),
@@ -1440,7 +1409,7 @@ mod tests {
         assert_eq!(k.run(&["FLUSHDB", "now"]), "-ERR syntax error\r\n");
         // Redis propagates FLUSHDB even on an empty database.
         assert_eq!(k.run(&["FLUSHDB"]), "+OK\r\n");
-        assert_eq!(rec.0.lock().clone(), vec![(0, "FLUSHDB".to_string())]);
+        assert_eq!(rec.lines_with_db(), vec![(0, "FLUSHDB".to_string())]);
         for i in 0..100 {
             k.run(&["SET", &format!("k{i}"), "1"]);
         }

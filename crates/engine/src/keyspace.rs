@@ -248,25 +248,32 @@ impl Shard {
         Some(*entry)
     }
 
-    /// Inserts a key known to be absent.
-    pub fn insert_new(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) -> &mut Entry {
-        let mut i = self.seg_index(hash);
+    /// The index of the segment a new entry with `hash` goes into, splitting that segment first
+    /// if it is full. Always a valid index into `segs`.
+    fn seg_for_insert(&mut self, hasher: &KeyHasher, hash: u64) -> usize {
+        let i = self.seg_index(hash);
         if self
             .segs
             .get(i)
             .is_some_and(|s| s.table.len() >= SEGMENT_MAX)
         {
             self.split(hasher, hash);
-            i = self.seg_index(hash);
         }
+        let i = self.seg_index(hash);
+        if i < self.segs.len() {
+            return i;
+        }
+        // Unreachable: the directory only holds valid segment indices. Recover rather than panic.
+        self.segs.push(Segment::default());
+        self.segs.len() - 1
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn insert_new(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) -> &mut Entry {
+        let i = self.seg_for_insert(hasher, hash);
         self.len += 1;
         if entry.has_expire() {
             self.volatile += 1;
-        }
-        if self.segs.get(i).is_none() {
-            // Unreachable: the directory only holds valid segment indices. Recover anyway.
-            self.segs.push(Segment::default());
-            i = self.segs.len() - 1;
         }
         let seg = &mut self.segs[i];
         if entry.has_expire() {
@@ -292,18 +299,8 @@ impl Shard {
         lru: u32,
         now_ms: u64,
     ) -> Upsert {
-        let mut i = self.seg_index(hash);
-        if self
-            .segs
-            .get(i)
-            .is_some_and(|s| s.table.len() >= SEGMENT_MAX)
-        {
-            self.split(hasher, hash);
-            i = self.seg_index(hash);
-        }
-        let Some(seg) = self.segs.get_mut(i) else {
-            return Upsert::New;
-        };
+        let i = self.seg_for_insert(hasher, hash);
+        let seg = &mut self.segs[i];
         #[allow(clippy::borrowed_box)]
         let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
         match seg

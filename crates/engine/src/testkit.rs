@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use flint_protocol::ReplyWriter;
 
 use crate::config::Config;
-use crate::engine::{unix_ms, Engine};
+use crate::engine::{unix_ms, Engine, Propagate};
 use crate::session::Session;
 
 /// An engine and one client session.
@@ -52,6 +54,63 @@ impl Kit {
         self.out.buffer().clear();
         text
     }
+}
+
+/// Collects what the engine propagates, as `(db, words)`.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<(usize, Vec<String>)>>);
+
+impl Propagate for Recorder {
+    fn propagate(&self, db: usize, args: &[&[u8]]) {
+        let words = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        self.0.lock().push((db, words));
+    }
+}
+
+impl Recorder {
+    /// Removes and returns the records so far, as words.
+    pub fn take(&self) -> Vec<Vec<String>> {
+        std::mem::take(&mut *self.0.lock())
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    /// The records so far, each as one space-joined line.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().iter().map(|(_, w)| w.join(" ")).collect()
+    }
+
+    /// The records so far as `(db, line)`.
+    pub fn lines_with_db(&self) -> Vec<(usize, String)> {
+        self.0
+            .lock()
+            .iter()
+            .map(|(d, w)| (*d, w.join(" ")))
+            .collect()
+    }
+}
+
+impl Kit {
+    /// Starts recording what this kit's engine propagates.
+    pub fn record(&self) -> Arc<Recorder> {
+        let r = Arc::new(Recorder::default());
+        self.engine.add_propagator(r.clone());
+        r
+    }
+}
+
+/// The RESP2 text of an integer reply.
+pub fn int(n: i64) -> String {
+    format!(":{n}\r\n")
+}
+
+/// The RESP2 text of a bulk string reply.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
 }
 
 impl Default for Kit {

@@ -931,14 +931,11 @@ mod tests {
     //! Expected replies were observed from redis-server 7.0.15 (raw RESP over a socket); the
     //! propagated forms from the AOF it wrote for the same commands.
 
-    use std::sync::Arc;
-
-    use parking_lot::Mutex;
     use proptest::prelude::*;
 
     use super::*;
-    use crate::engine::{unix_ms, Propagate};
-    use crate::testkit::Kit;
+    use crate::engine::unix_ms;
+    use crate::testkit::{bulk, int, Kit};
 
     const OK: &str = "+OK\r\n";
     const NIL: &str = "$-1\r\n";
@@ -948,14 +945,6 @@ mod tests {
     const WRONGTYPE: &str =
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     const TOO_BIG: &str = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
-
-    fn bulk(s: &str) -> String {
-        format!("${}\r\n{s}\r\n", s.len())
-    }
-
-    fn int(n: i64) -> String {
-        format!(":{n}\r\n")
-    }
 
     fn invalid_expire(cmd: &str) -> String {
         format!("-ERR invalid expire time in '{cmd}' command\r\n")
@@ -985,33 +974,6 @@ mod tests {
             &["ZADD", key, "1", "x"],
         ];
         tries.iter().any(|c| k.run(c) == ":1\r\n")
-    }
-
-    /// Collects propagated records as text.
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<Vec<String>>>);
-
-    impl Propagate for Recorder {
-        fn propagate(&self, _db: usize, args: &[&[u8]]) {
-            let rec = args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            self.0.lock().push(rec);
-        }
-    }
-
-    impl Recorder {
-        fn take(&self) -> Vec<Vec<String>> {
-            std::mem::take(&mut *self.0.lock())
-        }
-    }
-
-    fn recording() -> (Kit, Arc<Recorder>) {
-        let k = Kit::new();
-        let rec = Arc::new(Recorder::default());
-        k.engine.add_propagator(rec.clone());
-        (k, rec)
     }
 
     fn words(r: &[&str]) -> Vec<String> {
@@ -1601,7 +1563,8 @@ mod tests {
 
     #[test]
     fn propagated_forms() {
-        let (mut k, rec) = recording();
+        let mut k = Kit::new();
+        let rec = k.record();
         k.run(&["set", "k", "v"]);
         assert_eq!(rec.take(), vec![words(&["set", "k", "v"])]);
         for (cmd, value) in [
