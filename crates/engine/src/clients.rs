@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -49,7 +49,7 @@ pub struct ClientHandle {
     pub db: AtomicUsize,
     /// The last command run, as (command, subcommand or ""), for `cmd=` in CLIENT LIST
     /// (`("NULL", "")` before the first one).
-    pub last_cmd: Mutex<(&'static str, &'static str)>,
+    pub last_cmd: AtomicU32,
     /// Query buffer size and output buffer size, as last reported by the connection.
     pub qbuf: AtomicUsize,
     /// Output buffer bytes pending.
@@ -130,13 +130,8 @@ impl ClientHandle {
     }
 
     /// The `cmd=` field of CLIENT LIST: `get`, `client|list`, or `NULL`.
-    pub fn last_cmd_name(&self) -> String {
-        let (cmd, sub) = *self.last_cmd.lock();
-        if sub.is_empty() {
-            cmd.to_string()
-        } else {
-            format!("{cmd}|{sub}")
-        }
+    pub fn last_cmd_name<'t>(&self, table: &'t crate::cmd::Table) -> &'t str {
+        table.name_of(self.last_cmd.load(Ordering::Relaxed))
     }
 
     /// Whether the client is a MONITOR.
@@ -169,7 +164,7 @@ impl Clients {
             created_ms: now_ms,
             last_ms: AtomicU64::new(now_ms),
             db: AtomicUsize::new(0),
-            last_cmd: Mutex::new(("NULL", "")),
+            last_cmd: AtomicU32::new(0),
             qbuf: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
             info: Mutex::new(ClientInfo {

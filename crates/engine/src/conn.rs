@@ -19,7 +19,7 @@ use bytes::Bytes;
 use crate::clients::ClientHandle;
 use crate::cmd::{container, def, CommandDef, KeySpec};
 use crate::ctx::{Action, Ctx};
-use crate::engine::unix_ms;
+use crate::engine::{unix_ms, Engine};
 use crate::error::{Error, Result};
 use crate::server::reply_help;
 use crate::session::ReplyMode;
@@ -551,7 +551,12 @@ const CLIENT_OVERHEAD: usize = 4 * 1024;
 /// One line of CLIENT LIST / CLIENT INFO (without the trailing newline), as Redis 7.0's
 /// catClientInfoString. `current` holds the arguments of the command being run when `h` is
 /// the client asking, which Redis counts in its query buffer and `argv-mem`.
-pub fn client_info_line(h: &ClientHandle, now_ms: u64, current: Option<&[&[u8]]>) -> String {
+pub fn client_info_line(
+    engine: &Engine,
+    h: &ClientHandle,
+    now_ms: u64,
+    current: Option<&[&[u8]]>,
+) -> String {
     let (name, resp) = {
         let info = h.info.lock();
         let name = info
@@ -598,7 +603,7 @@ pub fn client_info_line(h: &ClientHandle, now_ms: u64, current: Option<&[&[u8]]>
         omem,
         tot_mem,
         events,
-        h.last_cmd_name(),
+        h.last_cmd_name(&engine.commands),
         resp,
     )
 }
@@ -613,7 +618,7 @@ fn client_list(ctx: &mut Ctx<'_>) -> Result<()> {
     let me = ctx.sess.id;
     let line = |h: &ClientHandle| {
         let current = (h.id == me).then_some(ctx.args);
-        client_info_line(h, now, current)
+        client_info_line(ctx.engine, h, now, current)
     };
     let mut text = String::new();
     if ctx.args.len() == 4 && ctx.arg_is(2, "type") {
@@ -657,7 +662,7 @@ fn client_list(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // CLIENT INFO
 fn client_info(ctx: &mut Ctx<'_>) -> Result<()> {
-    let mut text = client_info_line(&ctx.sess.handle, unix_ms(), Some(ctx.args));
+    let mut text = client_info_line(ctx.engine, &ctx.sess.handle, unix_ms(), Some(ctx.args));
     text.push('\n');
     ctx.out.verbatim(text.as_bytes());
     Ok(())
@@ -1223,17 +1228,12 @@ mod tests {
     fn last_command_names() {
         let k = Kit::new();
         let e = &k.engine;
-        assert_eq!(k.sess.handle.last_cmd_name(), "NULL");
-        let args: [&[u8]; 2] = [b"CLIENT", b"list"];
+        assert_eq!(k.sess.handle.last_cmd_name(&e.commands), "NULL");
         let client = e.commands.get(b"client").unwrap();
-        e.note_command(&client.subs["list"], &k.sess, &args);
-        assert_eq!(k.sess.handle.last_cmd_name(), "client|list");
-        e.note_command(
-            e.commands.get(b"select").unwrap(),
-            &k.sess,
-            &[b"SELECT", b"1"],
-        );
-        let line = super::client_info_line(&k.sess.handle, crate::unix_ms(), None);
+        e.note_command(&client.subs["list"], &k.sess);
+        assert_eq!(k.sess.handle.last_cmd_name(&e.commands), "client|list");
+        e.note_command(e.commands.get(b"select").unwrap(), &k.sess);
+        let line = super::client_info_line(e, &k.sess.handle, crate::unix_ms(), None);
         assert!(line.contains(" cmd=select "), "{line}");
     }
 

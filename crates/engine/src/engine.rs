@@ -381,20 +381,11 @@ impl Engine {
     }
 
     /// Notes the command a client is running, for `cmd=` in CLIENT LIST. Call before the
-    /// handler runs (CLIENT LIST shows itself as `client|list`, as Redis does). `args[0]` finds
-    /// the parent of a subcommand.
-    pub fn note_command(&self, cmd: &Command, sess: &Session, args: &[&[u8]]) {
-        let name = if cmd.full_name.len() == cmd.def.name.len() {
-            (cmd.def.name, "")
-        } else {
-            let parent = args
-                .first()
-                .and_then(|a| self.commands.get(a))
-                .map(|p| p.def.name)
-                .unwrap_or("NULL");
-            (parent, cmd.def.name)
-        };
-        *sess.handle.last_cmd.lock() = name;
+    /// handler runs (CLIENT LIST shows itself as `client|list`, as Redis does). One relaxed
+    /// store: no lock on the per-command path.
+    #[inline]
+    pub fn note_command(&self, cmd: &Command, sess: &Session) {
+        sess.handle.last_cmd.store(cmd.id, Ordering::Relaxed);
     }
 
     /// Registers a MONITOR client: lines for every command run from now on are queued on the

@@ -108,7 +108,7 @@ impl Engine {
                 }
             }
         }
-        self.note_command(cmd, sess, args);
+        self.note_command(cmd, sess);
         let mut ctx = Ctx {
             engine: self,
             cmd,

@@ -552,20 +552,29 @@ pub struct Command {
     pub stats: CmdStats,
     /// Subcommands by lowercase name.
     pub subs: HashMap<&'static str, Command>,
+    /// Index of `full_name` in the table's name list (what CLIENT LIST's `cmd=` shows); 0 is
+    /// reserved for "no command yet".
+    pub id: u32,
 }
 
 impl Command {
-    fn new(def: &'static CommandDef, parent: Option<&str>) -> std::result::Result<Self, String> {
+    fn new(
+        def: &'static CommandDef,
+        parent: Option<&str>,
+        names: &mut Vec<String>,
+    ) -> std::result::Result<Self, String> {
         let full_name = match parent {
             Some(p) => format!("{p}|{}", def.name),
             None => def.name.to_string(),
         };
+        let id = names.len() as u32;
+        names.push(full_name.clone());
         for spec in def.resolved_key_specs() {
             key_spec_flags::parse(spec.flags).map_err(|e| format!("{full_name}: {e}"))?;
         }
         let mut subs = HashMap::new();
         for s in def.subcommands {
-            subs.insert(s.name, Command::new(s, Some(def.name))?);
+            subs.insert(s.name, Command::new(s, Some(def.name), names)?);
         }
         Ok(Command {
             def,
@@ -573,6 +582,7 @@ impl Command {
             full_name,
             stats: CmdStats::default(),
             subs,
+            id,
         })
     }
 
@@ -615,21 +625,29 @@ pub fn key_positions(spec: KeySpec, args: &[&[u8]]) -> KeyPositions {
 /// The whole command table.
 pub struct Table {
     map: HashMap<&'static str, Command, foldhash::fast::RandomState>,
+    /// Full names by command id (`NULL` first).
+    names: Vec<String>,
 }
 
 impl Table {
     /// Builds the table from every module's declarations.
     pub fn new() -> std::result::Result<Self, String> {
         let mut map = HashMap::with_hasher(foldhash::fast::RandomState::default());
+        let mut names = vec!["NULL".to_string()];
         for group in crate::all_commands() {
             for def in group.iter() {
-                let c = Command::new(def, None)?;
+                let c = Command::new(def, None, &mut names)?;
                 if map.insert(def.name, c).is_some() {
                     return Err(format!("command {} declared twice", def.name));
                 }
             }
         }
-        Ok(Table { map })
+        Ok(Table { map, names })
+    }
+
+    /// The full name (`get`, `client|list`) of the command with `id`, `NULL` for none.
+    pub fn name_of(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("NULL", |n| n.as_str())
     }
 
     /// The command named `name` (any case).
