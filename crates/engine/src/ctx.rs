@@ -156,55 +156,34 @@ impl<'a> DbView<'a> {
     /// is a bug in the command's key spec; it is locked here so the command still works, but
     /// lock order is then not guaranteed (debug builds assert).
     fn shard_mut(&mut self, db: usize, shard: usize) -> &mut Shard {
+        let i = self.guard_index(db, shard);
+        &mut self.guards[i].1
+    }
+
+    /// Where in `guards` the lock of `shard` of `db` is (see [`DbView::shard_mut`]).
+    #[inline]
+    fn guard_index(&mut self, db: usize, shard: usize) -> usize {
         let id = lock_id(db, shard);
-        let pos = if self.guards.len() == self.ks.len() * SHARDS {
-            Some(id)
-        } else {
-            self.guards.iter().position(|(g, _)| *g == id)
-        };
-        let pos = match pos {
-            Some(p) => p,
-            None => {
-                debug_assert!(false, "shard {shard} of db {db} used without being locked");
-                let lock = match self.ks.db(db) {
-                    Some(d) => d.shard(shard),
-                    None => self.ks.dbs()[0].shard(shard),
-                };
-                self.guards.push((id, lock.lock()));
-                self.guards.len() - 1
-            }
-        };
-        &mut self.guards[pos].1
+        if self.guards.len() == self.ks.len() * SHARDS {
+            return id;
+        }
+        if let Some(p) = self.guards.iter().position(|(g, _)| *g == id) {
+            return p;
+        }
+        debug_assert!(false, "shard {shard} of db {db} used without being locked");
+        let d = self.ks.db(db).unwrap_or(&self.ks.dbs()[0]);
+        self.guards.push((id, d.shard(shard).lock()));
+        self.guards.len() - 1
     }
 
     /// The live entry for `key` in database `db`, mutable; lazily expires it.
     #[inline]
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hasher.hash(key);
-        let now = self.now_ms;
-        let lru = self.lru;
-        let id = lock_id(db, shard_of(hash));
+        let (now, lru, count) = (self.now_ms, self.lru, self.count_reads);
+        let i = self.guard_index(db, shard_of(hash));
         // Borrow the guard and the effect lists separately.
-        let shard = {
-            let pos = if self.guards.len() == self.ks.len() * SHARDS {
-                Some(id)
-            } else {
-                self.guards.iter().position(|(g, _)| *g == id)
-            };
-            match pos {
-                Some(p) => p,
-                None => {
-                    self.shard_mut(db, shard_of(hash));
-                    self.guards.len() - 1
-                }
-            }
-        };
-        let (guards, expired, garbage) = (&mut self.guards, &mut self.expired, &mut self.garbage);
-        if self.count_reads {
-            // Counted before the lookup's borrow; corrected below for misses.
-            self.hits += 1;
-        }
-        match guards[shard].1.lookup(hash, key, now) {
+        let found = match self.guards[i].1.lookup(hash, key, now) {
             Lookup::Live(e) => {
                 if let Some(clock) = lru {
                     e.lru = clock;
@@ -212,24 +191,21 @@ impl<'a> DbView<'a> {
                 Some(e)
             }
             Lookup::Expired(e) => {
-                expired.push((db, e.key));
+                self.expired.push((db, e.key));
                 if e.value.heap_size() > 0 {
-                    garbage.push(e.value);
-                }
-                if self.count_reads {
-                    self.hits -= 1;
-                    self.misses += 1;
+                    self.garbage.push(e.value);
                 }
                 None
             }
-            Lookup::Missing => {
-                if self.count_reads {
-                    self.hits -= 1;
-                    self.misses += 1;
-                }
-                None
+            Lookup::Missing => None,
+        };
+        if count {
+            match found {
+                Some(_) => self.hits += 1,
+                None => self.misses += 1,
             }
         }
+        found
     }
 
     /// The live entry for `key` in the selected database, mutable.

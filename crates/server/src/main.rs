@@ -1,6 +1,8 @@
 //! `flint-server`: starts the engine, listens, and serves clients until SIGTERM, SIGINT or
 //! SHUTDOWN. Usage is redis-server's: `flint-server [/path/to/flint.conf] [--name value ...]`.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 mod alloc;
