@@ -1694,13 +1694,7 @@ fn reply_command_docs(ctx: &mut Ctx<'_>, c: &Command) {
 fn lookup_full_name<'t>(t: &'t Table, name: &[u8]) -> Option<&'t Command> {
     match name.iter().position(|&b| b == b'|') {
         None => t.get(name),
-        Some(bar) => {
-            let parent = t.get(&name[..bar])?;
-            let sub = std::str::from_utf8(&name[bar + 1..])
-                .ok()?
-                .to_ascii_lowercase();
-            parent.subs.get(sub.as_str())
-        }
+        Some(bar) => t.get(&name[..bar])?.sub(&name[bar + 1..]),
     }
 }
 
@@ -1799,8 +1793,7 @@ fn keys_of<'t>(t: &'t Table, args: &[&[u8]]) -> Result<(&'t Command, crate::cmd:
     let name = args.first().ok_or_else(invalid)?;
     let mut c = t.get(name).ok_or_else(invalid)?;
     if !c.subs.is_empty() && args.len() >= 2 {
-        let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
-        c = c.subs.get(sub.as_str()).ok_or_else(invalid)?;
+        c = c.sub(args[1]).ok_or_else(invalid)?;
     }
     if matches!(c.def.keys, KeySpec::None) {
         return Err(Error::msg("ERR The command has no key arguments"));

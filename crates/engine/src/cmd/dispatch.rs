@@ -55,8 +55,7 @@ impl Engine {
             return None;
         };
         if !cmd.subs.is_empty() && args.len() >= 2 {
-            let sub = args[1].to_ascii_lowercase();
-            match std::str::from_utf8(&sub).ok().and_then(|s| cmd.subs.get(s)) {
+            match cmd.sub(args[1]) {
                 Some(s) => cmd = s,
                 None => {
                     cmd.stats.reject();

@@ -557,7 +557,25 @@ pub struct Command {
     pub id: u32,
 }
 
+/// `name` lowercased into `buf` without allocating; `None` if it is longer than `buf` (no
+/// command or subcommand name is) or not UTF-8.
+#[inline]
+fn lowercase_in<'b>(buf: &'b mut [u8; 32], name: &[u8]) -> Option<&'b str> {
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    std::str::from_utf8(lower).ok()
+}
+
 impl Command {
+    /// The subcommand named `name` (any case).
+    #[inline]
+    pub fn sub(&self, name: &[u8]) -> Option<&Command> {
+        let mut buf = [0u8; 32];
+        self.subs.get(lowercase_in(&mut buf, name)?)
+    }
+
     fn new(
         def: &'static CommandDef,
         parent: Option<&str>,
@@ -654,12 +672,7 @@ impl Table {
     #[inline]
     pub fn get(&self, name: &[u8]) -> Option<&Command> {
         let mut buf = [0u8; 32];
-        let lower = buf.get_mut(..name.len())?;
-        for (d, s) in lower.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        let lower = std::str::from_utf8(lower).ok()?;
-        self.map.get(lower)
+        self.map.get(lowercase_in(&mut buf, name)?)
     }
 
     /// Every top-level command.
