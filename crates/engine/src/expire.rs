@@ -191,7 +191,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
         return Err(invalid());
     }
     when += basetime;
-    let key = ctx.arg_bytes(1);
+    let key = ctx.args[1];
     let Some(entry) = ctx.db.entry(&key) else {
         ctx.out.int(0);
         return Ok(());
@@ -216,7 +216,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
             .get("lazyfree-lazy-expire")
             .is_some_and(|v| v == "yes");
         let del: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        ctx.propagate_as(vec![vec![Bytes::from_static(del), key]]);
+        ctx.propagate_as(vec![vec![
+            Bytes::from_static(del),
+            Bytes::copy_from_slice(key),
+        ]]);
         ctx.out.int(1);
         return Ok(());
     }
@@ -224,10 +227,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
     ctx.db.set_expire_in(ctx.db.db, &key, when as u64);
     ctx.db.modified(&key);
     // PEXPIREAT is already in absolute form; everything else is rewritten to it.
-    if basetime != 0 || unit == Unit::Seconds {
+    // Built only when something consumes records (EXPIRE is a hot command for rate limiters).
+    if (basetime != 0 || unit == Unit::Seconds) && ctx.engine.propagating() {
         let mut record = Vec::with_capacity(ctx.args.len());
         record.push(Bytes::from_static(b"PEXPIREAT"));
-        record.push(key);
+        record.push(Bytes::copy_from_slice(key));
         record.push(Ctx::ms_arg(when as u64));
         record.extend(ctx.args.iter().skip(3).map(|a| Bytes::copy_from_slice(a)));
         ctx.propagate_as(vec![record]);
@@ -238,11 +242,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
 
 // PERSIST key
 fn persist(ctx: &mut Ctx<'_>) -> Result<()> {
-    let key = ctx.arg_bytes(1);
+    let key = ctx.args[1];
     let has_ttl = ctx.db.entry(&key).is_some_and(|e| e.has_expire());
     if has_ttl {
-        ctx.db.set_expire_in(ctx.db.db, &key, 0);
-        ctx.db.modified(&key);
+        ctx.db.set_expire_in(ctx.db.db, key, 0);
+        ctx.db.modified(key);
     }
     ctx.out.int(i64::from(has_ttl));
     Ok(())
