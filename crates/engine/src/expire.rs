@@ -192,7 +192,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
     }
     when += basetime;
     let key = ctx.args[1];
-    let Some(entry) = ctx.db.entry(&key) else {
+    let Some(entry) = ctx.db.entry(key) else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -207,7 +207,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
     // runs commands in those roles yet. When one does, it must skip this branch.
     let now = ctx.db.now_ms as i64;
     if when <= now {
-        if let Some(e) = ctx.db.remove(&key) {
+        if let Some(e) = ctx.db.remove(key) {
             ctx.db.discard(e.value);
         }
         let lazy = ctx
@@ -224,8 +224,8 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
         return Ok(());
     }
     // `when > now >= 0` here, so it is a valid non-zero deadline.
-    ctx.db.set_expire_in(ctx.db.db, &key, when as u64);
-    ctx.db.modified(&key);
+    ctx.db.set_expire_in(ctx.db.db, key, when as u64);
+    ctx.db.modified(key);
     // PEXPIREAT is already in absolute form; everything else is rewritten to it.
     // Built only when something consumes records (EXPIRE is a hot command for rate limiters).
     if (basetime != 0 || unit == Unit::Seconds) && ctx.engine.propagating() {
@@ -243,7 +243,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
 // PERSIST key
 fn persist(ctx: &mut Ctx<'_>) -> Result<()> {
     let key = ctx.args[1];
-    let has_ttl = ctx.db.entry(&key).is_some_and(|e| e.has_expire());
+    let has_ttl = ctx.db.entry(key).is_some_and(|e| e.has_expire());
     if has_ttl {
         ctx.db.set_expire_in(ctx.db.db, key, 0);
         ctx.db.modified(key);
