@@ -158,14 +158,6 @@ fn release(view: &mut DbView<'_>, in_exec: bool) {
     }
 }
 
-/// Frees `garbage` on a short-lived thread (FLUSHALL ASYNC, big UNLINKs). If no thread can be
-/// started it is freed right here, which is slower but still correct.
-fn free_in_background<T: Send + 'static>(garbage: T) {
-    let _ = std::thread::Builder::new()
-        .name("flint-lazyfree".into())
-        .spawn(move || drop(garbage));
-}
-
 /// A database index argument, as Redis's `getIntFromObjectOrReply` + `selectDb` check it.
 fn parse_db(arg: &[u8], databases: usize) -> Result<usize> {
     let n = parse_i64(arg).ok_or(Error::NotInteger)?;
@@ -224,7 +216,7 @@ fn del_generic(ctx: &mut Ctx<'_>, lazy: bool) -> Result<()> {
         }
     }
     if !big.is_empty() {
-        free_in_background(big);
+        crate::lazyfree::free_later(big);
     }
     ctx.out.int(deleted);
     Ok(())
@@ -683,7 +675,7 @@ fn flush_generic(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, lazy: bool) -> 
     }
     release(&mut ctx.db, in_exec);
     if lazy {
-        free_in_background(taken);
+        crate::lazyfree::free_later(taken);
     } else {
         drop(taken);
     }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod expire;
 pub mod keys;
 pub mod keyspace;
+pub mod lazyfree;
 pub mod server;
 pub mod session;
 pub mod small;
