@@ -31,6 +31,8 @@ use tokio::sync::watch;
 const FLUSH_AT: usize = 1 << 20;
 /// Initial read buffer.
 const READ_CHUNK: usize = 16 * 1024;
+/// A connection's read or reply buffer grown past this is given back once empty.
+const KEEP_BUFFER: usize = 1 << 20;
 /// A paused command rechecks the pause this often (CLIENT UNPAUSE or a new deadline).
 const PAUSE_POLL: Duration = Duration::from_millis(10);
 
@@ -231,6 +233,10 @@ async fn serve(
             }
         }
         buf.advance(pos);
+        if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+            // Likewise for the read buffer after a big request.
+            buf = BytesMut::with_capacity(READ_CHUNK);
+        }
         sess.handle.last_ms.store(batch_ms, Ordering::Relaxed);
         if !close && buf.len() > settings.client_query_buffer_limit {
             tracing::warn!(
@@ -377,5 +383,9 @@ async fn flush(
     flint_engine::stats::Stats::add(&engine.stats.net_output_bytes, out.len() as u64);
     stream.write_all(out.buffer()).await?;
     out.buffer().clear();
+    // One big reply must not pin its buffer for the life of the connection.
+    if out.buffer().capacity() > KEEP_BUFFER {
+        *out.buffer() = BytesMut::with_capacity(READ_CHUNK);
+    }
     Ok(())
 }
