@@ -142,7 +142,9 @@ impl<'a> DbView<'a> {
     /// Releases every lock (values removed meanwhile are dropped after).
     pub fn unlock(&mut self) {
         self.guards.clear();
-        self.garbage.clear();
+        for v in self.garbage.drain(..) {
+            crate::lazyfree::drop_value(v);
+        }
     }
 
     /// The keyspace.

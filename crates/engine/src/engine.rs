@@ -320,7 +320,9 @@ impl Engine {
                     }
                 }
                 let busy = step.checked > 0 && step.expired.len() * 4 > step.checked;
-                drop(step);
+                for e in step.expired {
+                    crate::lazyfree::drop_value(e.value);
+                }
                 if start.elapsed().as_micros() as u64 >= budget_us {
                     break 'shards;
                 }

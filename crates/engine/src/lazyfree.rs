@@ -41,6 +41,22 @@ pub fn free_later<T: Send + 'static>(garbage: T) {
     }
 }
 
+/// Collections with more members than this are freed on the lazyfree thread (Redis's
+/// `LAZYFREE_THRESHOLD`); smaller values cost less to free than to hand over.
+pub const MEMBERS_THRESHOLD: usize = 64;
+/// Strings bigger than this many heap bytes are freed on the lazyfree thread.
+pub const BYTES_THRESHOLD: usize = 64 * 1024;
+
+/// Drops a value removed from the keyspace: here if it is small, on the lazyfree thread if it is
+/// a big collection or a big string, so that deleting or expiring a key of millions of members
+/// never stalls the clients served by this thread.
+#[inline]
+pub fn drop_value(v: crate::value::Value) {
+    if v.members() > MEMBERS_THRESHOLD || v.heap_size() > BYTES_THRESHOLD {
+        free_later(v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

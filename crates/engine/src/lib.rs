@@ -23,6 +23,8 @@ pub mod expire;
 pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
+pub mod lp;
+pub mod segtable;
 pub mod server;
 pub mod session;
 pub mod small;
@@ -44,6 +46,10 @@ pub use session::Session;
 pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
     vec![
         types::string::COMMANDS,
+        types::hash::COMMANDS,
+        types::list::COMMANDS,
+        types::set::COMMANDS,
+        types::zset::COMMANDS,
         conn::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,

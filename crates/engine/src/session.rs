@@ -36,6 +36,9 @@ pub struct Session {
     pub no_evict: bool,
     /// CLIENT NO-TOUCH: reads do not update keys' access clocks.
     pub no_touch: bool,
+    /// Commands must not block (inside EXEC or a script): a blocking command with nothing to
+    /// serve replies at once as if it had timed out.
+    pub no_block: bool,
     /// The handle other clients see.
     pub handle: Arc<ClientHandle>,
 }
@@ -50,6 +53,7 @@ impl Session {
             reply_mode: ReplyMode::On,
             no_evict: false,
             no_touch: false,
+            no_block: false,
             handle,
         }
     }

@@ -4,9 +4,13 @@
 //! Strings have three encodings, as in Redis, so that `OBJECT ENCODING` tells the truth: `int`
 //! (an `i64`, for values that are canonical integers), `embstr` (stored once at SET time, inline
 //! up to 22 bytes) and `raw` (a growable buffer, after APPEND or SETRANGE, or over 44 bytes).
-//! Collection types are added to this enum by their own modules under `types/`.
+//! Collections have one variant per encoding, flat in this enum so that `Value` stays 24 bytes
+//! (nested enums would not share one tag): each type's module under `types/` owns its variants'
+//! payload types and the conversions between its encodings.
 
+use crate::lp::Lp;
 use crate::small::SmallBytes;
+use crate::types::{hash::BigHash, list::QuickList, set::BigSet, set::IntSet, zset::BigZSet};
 use crate::util::parse_i64;
 
 /// Values longer than this are `raw` rather than `embstr` in Redis's OBJECT ENCODING.
@@ -21,6 +25,22 @@ pub enum Value {
     Int(i64),
     /// A string grown in place by APPEND/SETRANGE (`raw`).
     Raw(Box<Vec<u8>>),
+    /// A small hash: field, value, field, value... (`listpack`).
+    HashLp(Lp),
+    /// A hash past the listpack limits (`hashtable`).
+    Hash(Box<BigHash>),
+    /// A list (`quicklist`, as Redis 7.0 reports every list).
+    List(Box<QuickList>),
+    /// A small set of integers (`intset`).
+    SetInts(IntSet),
+    /// A small set (`listpack`).
+    SetLp(Lp),
+    /// A set past the small-set limits (`hashtable`).
+    Set(Box<BigSet>),
+    /// A small sorted set: member, score, member, score... in score order (`listpack`).
+    ZSetLp(Lp),
+    /// A sorted set past the listpack limits (`skiplist`).
+    ZSet(Box<BigZSet>),
 }
 
 /// A borrowed view of a string value's bytes (integers are formatted on demand).
@@ -66,6 +86,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) | Value::Int(_) | Value::Raw(_) => "string",
+            Value::HashLp(_) | Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::SetInts(_) | Value::SetLp(_) | Value::Set(_) => "set",
+            Value::ZSetLp(_) | Value::ZSet(_) => "zset",
         }
     }
 
@@ -75,6 +99,11 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::HashLp(_) | Value::SetLp(_) | Value::ZSetLp(_) => "listpack",
+            Value::Hash(_) | Value::Set(_) => "hashtable",
+            Value::List(_) => "quicklist",
+            Value::SetInts(_) => "intset",
+            Value::ZSet(_) => "skiplist",
         }
     }
 
@@ -89,6 +118,14 @@ impl Value {
         match self {
             Value::Str(s) => Some(StrBytes::Slice(s.as_slice())),
             Value::Raw(v) => Some(StrBytes::Slice(v)),
+            Value::HashLp(_)
+            | Value::Hash(_)
+            | Value::List(_)
+            | Value::SetInts(_)
+            | Value::SetLp(_)
+            | Value::Set(_)
+            | Value::ZSetLp(_)
+            | Value::ZSet(_) => None,
             Value::Int(n) => {
                 let mut b = itoa::Buffer::new();
                 let text = b.format(*n).as_bytes();
@@ -105,6 +142,28 @@ impl Value {
             Value::Str(s) => s.heap_size(),
             Value::Int(_) => 0,
             Value::Raw(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            Value::HashLp(lp) | Value::SetLp(lp) | Value::ZSetLp(lp) => lp.bytes(),
+            Value::Hash(h) => std::mem::size_of::<BigHash>() + h.heap_size(),
+            Value::List(l) => std::mem::size_of::<QuickList>() + l.heap_size(),
+            Value::SetInts(s) => s.heap_size(),
+            Value::Set(s) => std::mem::size_of::<BigSet>() + s.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<BigZSet>() + z.heap_size(),
+        }
+    }
+
+    /// Number of members of a collection (fields, elements, members); 1 for strings. Decides
+    /// whether freeing the value is worth handing to the lazyfree thread.
+    pub fn members(&self) -> usize {
+        match self {
+            Value::Str(_) | Value::Int(_) | Value::Raw(_) => 1,
+            Value::HashLp(lp) => lp.len() / 2,
+            Value::ZSetLp(lp) => lp.len() / 2,
+            Value::SetLp(lp) => lp.len(),
+            Value::Hash(h) => h.len(),
+            Value::List(l) => l.len(),
+            Value::SetInts(s) => s.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
         }
     }
 
@@ -114,6 +173,7 @@ impl Value {
             Value::Str(s) => Some(s.len()),
             Value::Raw(v) => Some(v.len()),
             Value::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
+            _ => None,
         }
     }
 
