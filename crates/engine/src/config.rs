@@ -320,10 +320,100 @@ pub struct Settings {
     pub tcp_keepalive_s: u64,
 }
 
+/// The collection-encoding thresholds, as plain numbers (see [`Config::encoding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodingLimits {
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: usize,
+    /// `hash-max-listpack-value` (bytes).
+    pub hash_max_listpack_value: usize,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: usize,
+    /// `set-max-listpack-entries`.
+    pub set_max_listpack_entries: usize,
+    /// `set-max-listpack-value` (bytes).
+    pub set_max_listpack_value: usize,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: usize,
+    /// `zset-max-listpack-value` (bytes).
+    pub zset_max_listpack_value: usize,
+    /// `list-max-listpack-size`: positive, entries per quicklist node; -1..-5, node size limit of
+    /// 4, 8, 16, 32 or 64 KiB.
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`.
+    pub list_compress_depth: i64,
+}
+
+impl EncodingLimits {
+    fn from_values(v: &BTreeMap<&'static str, String>) -> Self {
+        let int = |name: &str| v.get(name).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let size = |name: &str| int(name).max(0) as usize;
+        EncodingLimits {
+            hash_max_listpack_entries: size("hash-max-listpack-entries"),
+            hash_max_listpack_value: size("hash-max-listpack-value"),
+            set_max_intset_entries: size("set-max-intset-entries"),
+            set_max_listpack_entries: size("set-max-listpack-entries"),
+            set_max_listpack_value: size("set-max-listpack-value"),
+            zset_max_listpack_entries: size("zset-max-listpack-entries"),
+            zset_max_listpack_value: size("zset-max-listpack-value"),
+            list_max_listpack_size: int("list-max-listpack-size"),
+            list_compress_depth: int("list-compress-depth"),
+        }
+    }
+}
+
+/// [`EncodingLimits`] kept in atomics, so that every collection write reads them without a lock
+/// or a shared reference count.
+struct AtomicEncodingLimits([std::sync::atomic::AtomicI64; 9]);
+
+impl AtomicEncodingLimits {
+    fn new(l: EncodingLimits) -> Self {
+        let a = AtomicEncodingLimits(Default::default());
+        a.store(l);
+        a
+    }
+
+    fn store(&self, l: EncodingLimits) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let vals = [
+            l.hash_max_listpack_entries as i64,
+            l.hash_max_listpack_value as i64,
+            l.set_max_intset_entries as i64,
+            l.set_max_listpack_entries as i64,
+            l.set_max_listpack_value as i64,
+            l.zset_max_listpack_entries as i64,
+            l.zset_max_listpack_value as i64,
+            l.list_max_listpack_size,
+            l.list_compress_depth,
+        ];
+        for (slot, v) in self.0.iter().zip(vals) {
+            slot.store(v, Relaxed);
+        }
+    }
+
+    fn load(&self) -> EncodingLimits {
+        use std::sync::atomic::Ordering::Relaxed;
+        let g = |i: usize| self.0[i].load(Relaxed);
+        EncodingLimits {
+            hash_max_listpack_entries: g(0) as usize,
+            hash_max_listpack_value: g(1) as usize,
+            set_max_intset_entries: g(2) as usize,
+            set_max_listpack_entries: g(3) as usize,
+            set_max_listpack_value: g(4) as usize,
+            zset_max_listpack_entries: g(5) as usize,
+            zset_max_listpack_value: g(6) as usize,
+            list_max_listpack_size: g(7),
+            list_compress_depth: g(8),
+        }
+    }
+}
+
 /// The live configuration.
 pub struct Config {
     /// `slowlog-log-slower-than`, read by every command without taking a lock.
     slowlog_us: std::sync::atomic::AtomicI64,
+    /// Collection encoding thresholds, read by every collection write without taking a lock.
+    encoding: AtomicEncodingLimits,
     /// Bumped on every change, so holders of a [`Settings`] snapshot know to refresh it.
     epoch: std::sync::atomic::AtomicU64,
     values: RwLock<BTreeMap<&'static str, String>>,
@@ -535,6 +625,7 @@ impl Config {
         let slowlog_us = std::sync::atomic::AtomicI64::new(built.slowlog_slower_than_us);
         Config {
             slowlog_us,
+            encoding: AtomicEncodingLimits::new(EncodingLimits::from_values(&values)),
             epoch: std::sync::atomic::AtomicU64::new(0),
             values: RwLock::new(values),
             settings: RwLock::new(Arc::new(built)),
@@ -698,6 +789,7 @@ impl Config {
             built.slowlog_slower_than_us,
             std::sync::atomic::Ordering::Relaxed,
         );
+        self.encoding.store(EncodingLimits::from_values(&values));
         *self.settings.write() = Arc::new(built);
         self.epoch
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -708,6 +800,12 @@ impl Config {
     #[inline]
     pub fn epoch(&self) -> u64 {
         self.epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The collection encoding thresholds (hash-max-listpack-entries, ...), without locking.
+    #[inline]
+    pub fn encoding(&self) -> EncodingLimits {
+        self.encoding.load()
     }
 
     /// `slowlog-log-slower-than` in microseconds (negative: off), without locking.
@@ -787,6 +885,17 @@ fn build(v: &BTreeMap<&'static str, String>) -> Settings {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_limits_follow_config_set() {
+        let c = Config::new();
+        assert_eq!(c.encoding().hash_max_listpack_entries, 512);
+        assert_eq!(c.encoding().list_max_listpack_size, -2);
+        c.set("hash-max-ziplist-entries", "7", false).unwrap();
+        c.set("zset-max-listpack-value", "1kb", false).unwrap();
+        assert_eq!(c.encoding().hash_max_listpack_entries, 7);
+        assert_eq!(c.encoding().zset_max_listpack_value, 1024);
+    }
 
     #[test]
     fn set_get_and_validate() {
