@@ -15,6 +15,9 @@ use smallvec::SmallVec;
 
 use flint_protocol::ReplyWriter;
 
+use std::sync::atomic::Ordering;
+
+use crate::blocking::Ready;
 use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -37,6 +40,8 @@ pub enum Action {
     Monitor,
     /// The protocol version changed (HELLO).
     Protocol(u8),
+    /// The client is blocked (BLPOP...): wait for the ticket's reply or its deadline.
+    Block(crate::blocking::BlockTicket),
 }
 
 /// The shards a command holds, and the keyspace effects it has had so far.
@@ -61,6 +66,9 @@ pub struct DbView<'a> {
     pub hits: u64,
     /// Lookups that found nothing.
     pub misses: u64,
+    /// Keys created in shards where clients are blocked, to serve once unlocked
+    /// (see `crate::blocking`).
+    pub ready: Vec<Ready>,
 }
 
 #[inline]
@@ -83,7 +91,22 @@ impl<'a> DbView<'a> {
             count_reads: false,
             hits: 0,
             misses: 0,
+            ready: Vec::new(),
         }
+    }
+
+    /// Records `key` of `db` as ready when clients are blocked in its shard. Called under the
+    /// shard's lock whenever a key is created or replaced.
+    #[inline]
+    fn signal_ready(&mut self, db: usize, shard: usize, key: &[u8]) {
+        if self.ks.waiters(db, shard).load(Ordering::Relaxed) != 0 {
+            self.ready.push(Ready::Key(db, SmallBytes::new(key)));
+        }
+    }
+
+    /// Records that every key of `db` may be ready (SWAPDB brought in new contents).
+    pub fn signal_db(&mut self, db: usize) {
+        self.ready.push(Ready::Db(db));
     }
 
     /// Locks the shards of `keys` in database `db`, in ascending order. Any locks already held
@@ -234,6 +257,7 @@ impl<'a> DbView<'a> {
         let ks = self.ks;
         let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
         self.dirty += 1;
+        self.signal_ready(db, shard_of(hash), key);
         match self
             .shard_mut(db, shard_of(hash))
             .upsert(&ks.hasher, hash, key, value, expire_at, lru, now)
@@ -265,6 +289,7 @@ impl<'a> DbView<'a> {
         let lru = self.lru.unwrap_or(0);
         let ks = self.ks;
         self.dirty += 1;
+        self.signal_ready(db, shard_of(hash), key);
         self.shard_mut(db, shard_of(hash)).insert_new(
             &ks.hasher,
             hash,

@@ -173,6 +173,8 @@ pub struct Engine {
     pub commands: Table,
     /// Connected clients.
     pub clients: Clients,
+    /// Clients blocked in BLPOP and the like.
+    pub blocking: crate::blocking::Blocking,
     /// Counters.
     pub stats: Stats,
     /// The slow log.
@@ -238,6 +240,7 @@ impl Engine {
             config,
             commands: Table::new()?,
             clients: Clients::default(),
+            blocking: crate::blocking::Blocking::default(),
             stats: Stats::default(),
             slowlog: SlowLog::default(),
             started: Instant::now(),

@@ -728,6 +728,9 @@ fn swapdb(ctx: &mut Ctx<'_>) -> Result<()> {
             *ctx.db.shard(a, s) = tmp;
         }
         release(&mut ctx.db, in_exec);
+        // Clients blocked on keys of either database may find them now.
+        ctx.db.signal_db(a);
+        ctx.db.signal_db(b);
     }
     ctx.db.dirty += 1;
     ctx.out.ok();

@@ -22,6 +22,7 @@
 //! must not be the shard/directory bits, which are equal for every entry of a segment.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::AtomicU32;
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
@@ -580,6 +581,9 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// The key hasher shared by every shard.
     pub hasher: KeyHasher,
+    /// Blocked-client registrations per `(db, shard)` (see `crate::blocking`): changed under
+    /// the shard's lock when a client blocks, read under it when a key is created.
+    waiters: Box<[AtomicU32]>,
 }
 
 impl Keyspace {
@@ -588,7 +592,17 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
             hasher: KeyHasher::new(),
+            waiters: (0..databases.max(1) * SHARDS)
+                .map(|_| AtomicU32::new(0))
+                .collect(),
         }
+    }
+
+    /// How many blocked-client registrations there are on keys of shard `shard` of `db`.
+    #[inline]
+    pub fn waiters(&self, db: usize, shard: usize) -> &AtomicU32 {
+        let i = db * SHARDS + (shard & (SHARDS - 1));
+        &self.waiters[i.min(self.waiters.len() - 1)]
     }
 
     /// Database `i`, if it exists.

@@ -10,6 +10,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod blocking;
 pub mod clients;
 pub mod clock;
 pub mod cmd;

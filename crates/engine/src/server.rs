@@ -604,7 +604,11 @@ fn info_clients(e: &Engine, out: &mut String) {
         "tracking_clients",
         Stats::get(&e.stats.tracking_clients),
     );
-    field(out, "clients_in_timeout_table", 0);
+    field(
+        out,
+        "clients_in_timeout_table",
+        e.blocking.in_timeout_table(),
+    );
 }
 
 /// Redis's bytesToHuman: `1023B`, `1.50K`, `2.00M`...

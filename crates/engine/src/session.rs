@@ -39,6 +39,12 @@ pub struct Session {
     /// Commands must not block (inside EXEC or a script): a blocking command with nothing to
     /// serve replies at once as if it had timed out.
     pub no_block: bool,
+    /// Set while a blocked client's command is re-run to serve it: finding nothing, the
+    /// command must neither reply nor block again (see `crate::blocking`).
+    pub serving_blocked: bool,
+    /// Wakes this client's connection when its blocked command was served (supplied by the
+    /// server; without one a blocked client learns of it only at its deadline).
+    pub block_waker: Option<crate::blocking::BlockWaker>,
     /// The handle other clients see.
     pub handle: Arc<ClientHandle>,
 }
@@ -54,6 +60,8 @@ impl Session {
             no_evict: false,
             no_touch: false,
             no_block: false,
+            serving_blocked: false,
+            block_waker: None,
             handle,
         }
     }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use flint_engine::blocking::{BlockTicket, BlockWaker};
 use flint_engine::cmd::flags;
 use flint_engine::engine::MonitorSink;
 use flint_engine::{unix_ms, Action, Engine, ReplyWriter, Session};
@@ -82,6 +83,7 @@ pub async fn run(
     if handle.is_monitor() {
         engine.remove_monitor(id);
     }
+    engine.block_client_gone(id);
     engine.clients.unregister(id);
 }
 
@@ -113,6 +115,10 @@ async fn serve(
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
     let mut settings = engine.config.settings();
     let mut epoch = engine.config.epoch();
+    // Woken when a blocking command of this client was served (see `wait_blocked`).
+    let block_wake = Arc::new(tokio::sync::Notify::new());
+    let wake = block_wake.clone();
+    sess.block_waker = Some(BlockWaker::new(move || wake.notify_one()));
     loop {
         // Refresh the settings snapshot only when CONFIG SET changed something.
         if engine.config.epoch() != epoch {
@@ -213,6 +219,21 @@ async fn serve(
                             );
                         }
                         Some(Action::Protocol(v)) => out.set_resp3(v == 3),
+                        Some(Action::Block(ticket)) => {
+                            let limit = settings.client_query_buffer_limit;
+                            let waits = Waits {
+                                kill,
+                                wake: &block_wake,
+                                stop,
+                            };
+                            if !wait_blocked(
+                                engine, stream, &mut buf, &ticket, &mut out, waits, limit,
+                            )
+                            .await?
+                            {
+                                return Ok(());
+                            }
+                        }
                         Some(_) => {}
                     }
                     if sess.authenticated != was_authenticated {
@@ -251,6 +272,77 @@ async fn serve(
             return Ok(());
         }
     }
+}
+
+/// What a blocked client's connection waits on besides its reply.
+struct Waits<'a> {
+    kill: &'a tokio::sync::Notify,
+    wake: &'a tokio::sync::Notify,
+    stop: &'a mut watch::Receiver<bool>,
+}
+
+/// A blocking command (BLPOP...) blocked: sends the replies made so far, then waits for the
+/// command's reply (served, CLIENT UNBLOCK) or its deadline, and appends that reply to `out`.
+/// Commands pipelined after it wait, as in Redis; the socket is still read into `buf` (without
+/// executing anything, up to client-query-buffer-limit) so that a client that goes away is
+/// noticed. Returns false when the client must be closed (gone, killed, shutdown); its waiter
+/// is removed then.
+async fn wait_blocked(
+    engine: &Engine,
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    ticket: &BlockTicket,
+    out: &mut ReplyWriter,
+    waits: Waits<'_>,
+    query_limit: usize,
+) -> std::io::Result<bool> {
+    if let Err(e) = flush(stream, out, engine).await {
+        engine.block_cancel(ticket);
+        return Err(e);
+    }
+    let deadline = ticket.deadline();
+    let timer = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(timer);
+    loop {
+        if let Some(reply) = engine.block_take_reply(ticket) {
+            out.raw(&reply);
+            return Ok(true);
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            _ = waits.wake.notified() => {}
+            _ = &mut timer => {
+                out.raw(&engine.block_timed_out(ticket));
+                return Ok(true);
+            }
+            _ = waits.kill.notified() => break,
+            _ = waits.stop.wait_for(|s| *s) => break,
+            r = stream.read_buf(buf) => match r {
+                Ok(0) => break,
+                Ok(n) => {
+                    flint_engine::stats::Stats::add(&engine.stats.net_input_bytes, n as u64);
+                    if buf.len() > query_limit {
+                        tracing::warn!("closing a blocked client: query buffer over client-query-buffer-limit");
+                        break;
+                    }
+                }
+                Err(e) => {
+                    engine.block_cancel(ticket);
+                    return Err(e);
+                }
+            },
+        }
+    }
+    engine.block_cancel(ticket);
+    Ok(false)
 }
 
 /// What woke a connection up.

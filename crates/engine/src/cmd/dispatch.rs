@@ -139,11 +139,15 @@ impl Engine {
         cmd.stats.call(elapsed_us);
         self.after_command(cmd, sess, args, elapsed_us);
         self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);
+        if !db.ready.is_empty() {
+            // Keys created where clients are blocked: serve them now that nothing is locked.
+            self.serve_ready(std::mem::take(&mut db.ready));
+        }
         action
     }
 
     /// Counters and propagation after a command ran.
-    fn after(
+    pub(crate) fn after(
         &self,
         cmd: &Command,
         sess: &Session,
