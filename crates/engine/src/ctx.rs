@@ -47,8 +47,11 @@ pub struct DbView<'a> {
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
     /// Command time (Unix ms), fixed for the whole command as Redis does.
     pub now_ms: u64,
-    /// Access clock to stamp on keys read (None under CLIENT NO-TOUCH).
+    /// Access clock to stamp on keys read (None under CLIENT NO-TOUCH); under an LFU policy, the
+    /// access field new keys start with.
     pub lru: Option<u32>,
+    /// Under an LFU policy, how reads update a key's counter (instead of stamping `lru`).
+    pub lfu: Option<crate::evict::Lfu>,
     /// Number of changes made (the `dirty` counter; > 0 means propagate).
     pub dirty: u64,
     /// Keys removed by lazy expiry, as `(db, key)`: each becomes a propagated DEL.
@@ -77,6 +80,7 @@ impl<'a> DbView<'a> {
             guards: SmallVec::new(),
             now_ms,
             lru,
+            lfu: None,
             dirty: 0,
             expired: Vec::new(),
             garbage: Vec::new(),
@@ -182,13 +186,16 @@ impl<'a> DbView<'a> {
     #[inline]
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hasher.hash(key);
-        let (now, lru, count) = (self.now_ms, self.lru, self.count_reads);
+        let (now, lru, lfu, count) = (self.now_ms, self.lru, self.lfu, self.count_reads);
         let i = self.guard_index(db, shard_of(hash));
         // Borrow the guard and the effect lists separately.
         let found = match self.guards[i].1.lookup(hash, key, now) {
             Lookup::Live(e) => {
                 if let Some(clock) = lru {
-                    e.lru = clock;
+                    e.lru = match &lfu {
+                        Some(l) => l.touch(e.lru),
+                        None => clock,
+                    };
                 }
                 Some(e)
             }

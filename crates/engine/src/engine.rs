@@ -202,6 +202,10 @@ pub struct Engine {
     /// The largest `used_memory` seen (used_memory_peak).
     pub memory_peak: AtomicU64,
     memory_probe: RwLock<Option<MemoryProbe>>,
+    /// The cheap "bytes allocated" reading eviction uses (see `evict.rs`).
+    pub(crate) used_memory_probe: std::sync::OnceLock<fn() -> u64>,
+    /// Eviction state (the candidate pool).
+    pub(crate) evictor: crate::evict::Evictor,
     monitors: RwLock<Vec<Arc<MonitorSink>>>,
     has_monitors: AtomicBool,
     metrics: Mutex<InstMetrics>,
@@ -253,6 +257,8 @@ impl Engine {
             latency: Mutex::new(BTreeMap::new()),
             memory_peak: AtomicU64::new(0),
             memory_probe: RwLock::new(None),
+            used_memory_probe: std::sync::OnceLock::new(),
+            evictor: Default::default(),
             monitors: RwLock::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
             metrics: Mutex::new(InstMetrics::default()),
@@ -294,6 +300,7 @@ impl Engine {
     /// million keys expiring at once never stall a client for more than a step.
     pub fn cron(&self, budget_us: u64) -> usize {
         self.sample_metrics();
+        self.evict_cron();
         if !self.active_expire_enabled.load(Ordering::Relaxed) {
             return 0;
         }

@@ -524,6 +524,46 @@ impl Shard {
         }
     }
 
+    /// Passes up to `n` entries to `f` (only keys with a TTL if `volatile_only`), starting at a
+    /// position picked by the random number `r`: eviction's sampling. Consecutive entries of a
+    /// hash table are unrelated keys, so a run of them is as good a sample as scattered ones.
+    pub fn sample(&self, r: u64, n: usize, volatile_only: bool, mut f: impl FnMut(&Entry)) {
+        if n == 0 || self.len == 0 || (volatile_only && self.volatile == 0) {
+            return;
+        }
+        let segs = self.segs.len();
+        let mut si = (r as usize) % segs;
+        let mut got = 0;
+        for _ in 0..segs {
+            let seg = &self.segs[si];
+            si = (si + 1) % segs;
+            let candidates = if volatile_only {
+                seg.volatile as usize
+            } else {
+                seg.table.len()
+            };
+            if candidates == 0 {
+                continue;
+            }
+            let skip = ((r >> 32) as usize) % seg.table.len();
+            for e in seg
+                .table
+                .iter()
+                .skip(skip)
+                .chain(seg.table.iter().take(skip))
+            {
+                if volatile_only && !e.has_expire() {
+                    continue;
+                }
+                f(e);
+                got += 1;
+                if got >= n {
+                    return;
+                }
+            }
+        }
+    }
+
     /// The entry at position `n` (0-based, in storage order), for RANDOMKEY and sampling.
     pub fn nth(&self, mut n: usize) -> Option<&Entry> {
         for seg in &self.segs {

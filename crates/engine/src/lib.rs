@@ -19,6 +19,7 @@ pub mod counter;
 pub mod ctx;
 pub mod engine;
 pub mod error;
+pub mod evict;
 pub mod expire;
 pub mod keys;
 pub mod keyspace;

@@ -52,6 +52,7 @@ fn main() {
         }
     };
     engine.set_memory_probe(memory_probe);
+    engine.set_used_memory_probe(alloc::allocated);
     let threads = engine
         .config
         .get("threads")
