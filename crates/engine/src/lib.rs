@@ -25,6 +25,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod lp;
+pub mod memory;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -55,5 +56,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        memory::COMMANDS,
     ]
 }

@@ -671,13 +671,17 @@ fn info_memory(e: &Engine, out: &mut String) {
         "used_memory_peak_perc",
         format!("{:.2}%", ratio(used, peak) * 100.0),
     );
-    field(out, "used_memory_overhead", 0);
-    field(out, "used_memory_startup", 0);
-    field(out, "used_memory_dataset", used);
+    let b = crate::memory::breakdown(e);
+    field(out, "used_memory_overhead", b.overhead());
+    field(out, "used_memory_startup", b.startup);
+    field(out, "used_memory_dataset", b.dataset());
     field(
         out,
         "used_memory_dataset_perc",
-        format!("{:.2}%", if used > 0 { 100.0 } else { 0.0 }),
+        format!(
+            "{:.2}%",
+            ratio(b.dataset(), used.saturating_sub(b.startup)) * 100.0
+        ),
     );
     field(out, "allocator_allocated", used);
     field(out, "allocator_active", active);
@@ -734,10 +738,11 @@ fn info_memory(e: &Engine, out: &mut String) {
         "mem_replication_backlog",
         "mem_total_replication_buffers",
         "mem_clients_slaves",
-        "mem_clients_normal",
-        "mem_cluster_links",
-        "mem_aof_buffer",
     ] {
+        field(out, name, 0);
+    }
+    field(out, "mem_clients_normal", b.clients);
+    for name in ["mem_cluster_links", "mem_aof_buffer"] {
         field(out, name, 0);
     }
     field(out, "mem_allocator", m.allocator);
