@@ -978,6 +978,14 @@ impl Config {
             .is_lfu()
     }
 
+    /// `default-ttl` in milliseconds (0: off): one relaxed load per command.
+    #[inline]
+    pub fn default_ttl_ms(&self) -> u64 {
+        self.memory.rest[5]
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_mul(1000)
+    }
+
     /// `maxmemory` alone (0: no limit): one relaxed load, checked before every command.
     #[inline]
     pub fn maxmemory(&self) -> u64 {

@@ -52,6 +52,11 @@ pub struct DbView<'a> {
     pub lru: Option<u32>,
     /// Under an LFU policy, how reads update a key's counter (instead of stamping `lru`).
     pub lfu: Option<crate::evict::Lfu>,
+    /// `default-ttl` in milliseconds (0: off): keys written without an expiry get this one.
+    pub default_ttl_ms: u64,
+    /// Keys that got the default TTL, as `(db, key, expire_at)`: each is propagated as a
+    /// PEXPIREAT after the command, so a replica or the AOF agrees.
+    pub defaulted: Vec<(usize, SmallBytes, u64)>,
     /// Number of changes made (the `dirty` counter; > 0 means propagate).
     pub dirty: u64,
     /// Keys removed by lazy expiry, as `(db, key)`: each becomes a propagated DEL.
@@ -81,6 +86,8 @@ impl<'a> DbView<'a> {
             now_ms,
             lru,
             lfu: None,
+            default_ttl_ms: 0,
+            defaulted: Vec::new(),
             dirty: 0,
             expired: Vec::new(),
             garbage: Vec::new(),
@@ -237,6 +244,7 @@ impl<'a> DbView<'a> {
     /// Stores `value` under `key` in `db` with expiry `expire_at` (0: none), replacing any
     /// previous value. Returns the previous live value. Counts as one change.
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
+        let expire_at = self.with_default_ttl(db, key, expire_at);
         let hash = self.ks.hasher.hash(key);
         let ks = self.ks;
         let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
@@ -255,6 +263,18 @@ impl<'a> DbView<'a> {
         }
     }
 
+    /// The expiry a key written with `expire_at` gets: `default-ttl` from now when it has none
+    /// (and the setting is on).
+    #[inline]
+    fn with_default_ttl(&mut self, db: usize, key: &[u8], expire_at: u64) -> u64 {
+        if expire_at != 0 || self.default_ttl_ms == 0 {
+            return expire_at;
+        }
+        let at = self.now_ms.saturating_add(self.default_ttl_ms);
+        self.defaulted.push((db, SmallBytes::new(key), at));
+        at
+    }
+
     /// [`DbView::set_in`] on the selected database.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
         self.set_in(self.db, key, value, expire_at)
@@ -268,6 +288,7 @@ impl<'a> DbView<'a> {
         value: Value,
         expire_at: u64,
     ) -> &mut Entry {
+        let expire_at = self.with_default_ttl(db, key, expire_at);
         let hash = self.ks.hasher.hash(key);
         let lru = self.lru.unwrap_or(0);
         let ks = self.ks;

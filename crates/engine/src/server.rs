@@ -956,7 +956,13 @@ fn info_errorstats(e: &Engine, out: &mut String) {
 
 fn info_keyspace(e: &Engine, out: &mut String) {
     for (db, keys, expires) in e.keyspace_summary() {
-        let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+        // `no_ttl` is Flint's: the keys that will never expire (a cache growing without bound
+        // shows here first; see `default-ttl`).
+        let _ = write!(
+            out,
+            "db{db}:keys={keys},expires={expires},avg_ttl=0,no_ttl={}\r\n",
+            keys.saturating_sub(expires)
+        );
     }
 }
 

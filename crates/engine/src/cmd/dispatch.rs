@@ -117,6 +117,7 @@ impl Engine {
             DbView::new(&self.keyspace, sess.db, now_ms, lru)
         };
         view.count_reads = cmd.has(flags::READONLY);
+        view.default_ttl_ms = self.config.default_ttl_ms();
         match cmd.def.keys {
             // The common case, one key at argv[1]: no position list, no sort.
             KeySpec::Range(1, 1, _) if args.len() > 1 => view.lock_key(sess.db, args[1]),
@@ -193,6 +194,10 @@ impl Engine {
                 }
             }
             None => self.propagate(sess.db, args),
+        }
+        for (d, key, at) in &db.defaulted {
+            let at = itoa::Buffer::new().format(*at).as_bytes().to_vec();
+            self.propagate(*d, &[b"PEXPIREAT", key.as_slice(), &at]);
         }
     }
 
