@@ -18,7 +18,7 @@ use flint_protocol::ReplyWriter;
 use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::keyspace::{new_entry, shard_of, Keyspace, Lookup, Shard, Upsert, SHARDS};
+use crate::keyspace::{new_entry, shard_of, GetOrInsert, Keyspace, Lookup, Shard, Upsert, SHARDS};
 use crate::session::Session;
 use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
@@ -278,6 +278,71 @@ impl<'a> DbView<'a> {
     /// [`DbView::set_in`] on the selected database.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
         self.set_in(self.db, key, value, expire_at)
+    }
+
+    /// The live entry for `key` in `db`, or a new one holding `make()` (counted as a change), in
+    /// one probe. Says whether it was created. A found key's access clock is updated as a read's.
+    pub fn get_or_insert_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        make: impl FnOnce() -> Value,
+    ) -> (&mut Entry, bool) {
+        let hash = self.ks.hasher.hash(key);
+        let (now, lru, lfu) = (self.now_ms, self.lru, self.lfu);
+        // The TTL a created key gets (default-ttl); recorded only if the key is created.
+        let default_at = if self.default_ttl_ms > 0 {
+            now.saturating_add(self.default_ttl_ms)
+        } else {
+            0
+        };
+        let ks = self.ks;
+        let i = self.guard_index(db, shard_of(hash));
+        let found = self.guards[i].1.get_or_insert(
+            &ks.hasher,
+            hash,
+            key,
+            now,
+            lru.unwrap_or(0),
+            default_at,
+            make,
+        );
+        let (e, created, old) = match found {
+            GetOrInsert::Found(e) => {
+                if let Some(clock) = lru {
+                    e.lru = match &lfu {
+                        Some(l) => l.touch(e.lru),
+                        None => clock,
+                    };
+                }
+                (e, false, None)
+            }
+            GetOrInsert::Inserted(e) => (e, true, None),
+            GetOrInsert::ReplacedExpired(e, old) => (e, true, Some(old)),
+        };
+        if created {
+            self.dirty += 1;
+            if default_at != 0 {
+                self.defaulted.push((db, SmallBytes::new(key), default_at));
+            }
+            if let Some(old) = old {
+                self.expired.push((db, SmallBytes::new(key)));
+                if old.heap_size() > 0 {
+                    self.garbage.push(old);
+                }
+            }
+        }
+        (e, created)
+    }
+
+    /// [`DbView::get_or_insert_in`] on the selected database.
+    #[inline]
+    pub fn get_or_insert(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> Value,
+    ) -> (&mut Entry, bool) {
+        self.get_or_insert_in(self.db, key, make)
     }
 
     /// Adds a key known to be absent (checked with [`DbView::entry`] by the caller).

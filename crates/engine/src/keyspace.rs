@@ -133,6 +133,16 @@ pub enum Upsert {
     ReplacedExpired(Value),
 }
 
+/// What [`Shard::get_or_insert`] found.
+pub enum GetOrInsert<'a> {
+    /// The key was live.
+    Found(&'a mut Entry),
+    /// The key was absent and now holds the new value.
+    Inserted(&'a mut Entry),
+    /// The key had expired: it now holds the new value (without TTL); here is the old value.
+    ReplacedExpired(&'a mut Entry, Value),
+}
+
 /// Result of removing expired keys from part of a shard.
 #[derive(Default, Debug)]
 pub struct ExpireStep {
@@ -333,6 +343,50 @@ impl Shard {
                 self.len += 1;
                 slot.insert(Box::new(new_entry(key, value, expire_at, lru)));
                 Upsert::New
+            }
+        }
+    }
+
+    /// The live entry for `key`, or a new one holding `make()` (with expiry `expire_at`), in one
+    /// probe: read-modify-write commands that create missing keys (INCR, HSET, LPUSH...).
+    #[allow(clippy::too_many_arguments)]
+    pub fn get_or_insert(
+        &mut self,
+        hasher: &KeyHasher,
+        hash: u64,
+        key: &[u8],
+        now_ms: u64,
+        lru: u32,
+        expire_at: u64,
+        make: impl FnOnce() -> Value,
+    ) -> GetOrInsert<'_> {
+        let i = self.seg_for_insert(hasher, hash);
+        let seg = &mut self.segs[i];
+        #[allow(clippy::borrowed_box)]
+        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
+        match seg
+            .table
+            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
+        {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let e = found.into_mut();
+                if !e.is_expired(now_ms) {
+                    return GetOrInsert::Found(e);
+                }
+                count_ttl_change(&mut seg.volatile, &mut self.volatile, true, expire_at != 0);
+                let old = std::mem::replace(&mut e.value, make());
+                e.expire_at = expire_at;
+                e.lru = lru;
+                GetOrInsert::ReplacedExpired(e, old)
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                if expire_at != 0 {
+                    seg.volatile += 1;
+                    self.volatile += 1;
+                }
+                self.len += 1;
+                let e = slot.insert(Box::new(new_entry(key, make(), expire_at, lru)));
+                GetOrInsert::Inserted(e.into_mut())
             }
         }
     }

@@ -1965,14 +1965,14 @@ mod tests {
         k.run(&["SET", "b", "1"]);
         assert_eq!(
             k.run(&["INFO", "keyspace"]),
-            "$76\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb3:keys=1,expires=0,avg_ttl=0\r\n\r\n"
+            "$94\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0,no_ttl=1\r\ndb3:keys=1,expires=0,avg_ttl=0,no_ttl=1\r\n\r\n"
         );
         assert_eq!(
             k.run(&["INFO", "modules", "cluster"]),
             "$43\r\n# Modules\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n"
         );
         k.run(&["HELLO", "3"]);
-        assert_eq!(k.run(&["INFO", "keyspace"]).lines().next(), Some("=80"));
+        assert_eq!(k.run(&["INFO", "keyspace"]).lines().next(), Some("=98"));
     }
 
     #[test]
