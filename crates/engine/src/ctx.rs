@@ -21,7 +21,7 @@ use crate::blocking::Ready;
 use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::keyspace::{new_entry, shard_of, Keyspace, Lookup, Shard, Upsert, SHARDS};
+use crate::keyspace::{new_entry, shard_of, GetOrInsert, Keyspace, Lookup, Shard, Upsert, SHARDS};
 use crate::session::Session;
 use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
@@ -52,8 +52,16 @@ pub struct DbView<'a> {
     guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
     /// Command time (Unix ms), fixed for the whole command as Redis does.
     pub now_ms: u64,
-    /// Access clock to stamp on keys read (None under CLIENT NO-TOUCH).
+    /// Access clock to stamp on keys read (None under CLIENT NO-TOUCH); under an LFU policy, the
+    /// access field new keys start with.
     pub lru: Option<u32>,
+    /// Under an LFU policy, how reads update a key's counter (instead of stamping `lru`).
+    pub lfu: Option<crate::evict::Lfu>,
+    /// `default-ttl` in milliseconds (0: off): keys written without an expiry get this one.
+    pub default_ttl_ms: u64,
+    /// Keys that got the default TTL, as `(db, key, expire_at)`: each is propagated as a
+    /// PEXPIREAT after the command, so a replica or the AOF agrees.
+    pub defaulted: Vec<(usize, SmallBytes, u64)>,
     /// Number of changes made (the `dirty` counter; > 0 means propagate).
     pub dirty: u64,
     /// Keys removed by lazy expiry, as `(db, key)`: each becomes a propagated DEL.
@@ -85,6 +93,9 @@ impl<'a> DbView<'a> {
             guards: SmallVec::new(),
             now_ms,
             lru,
+            lfu: None,
+            default_ttl_ms: 0,
+            defaulted: Vec::new(),
             dirty: 0,
             expired: Vec::new(),
             garbage: Vec::new(),
@@ -205,13 +216,16 @@ impl<'a> DbView<'a> {
     #[inline]
     pub fn entry_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         let hash = self.ks.hasher.hash(key);
-        let (now, lru, count) = (self.now_ms, self.lru, self.count_reads);
+        let (now, lru, lfu, count) = (self.now_ms, self.lru, self.lfu, self.count_reads);
         let i = self.guard_index(db, shard_of(hash));
         // Borrow the guard and the effect lists separately.
         let found = match self.guards[i].1.lookup(hash, key, now) {
             Lookup::Live(e) => {
                 if let Some(clock) = lru {
-                    e.lru = clock;
+                    e.lru = match &lfu {
+                        Some(l) => l.touch(e.lru),
+                        None => clock,
+                    };
                 }
                 Some(e)
             }
@@ -253,6 +267,7 @@ impl<'a> DbView<'a> {
     /// Stores `value` under `key` in `db` with expiry `expire_at` (0: none), replacing any
     /// previous value. Returns the previous live value. Counts as one change.
     pub fn set_in(&mut self, db: usize, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
+        let expire_at = self.with_default_ttl(db, key, expire_at);
         let hash = self.ks.hasher.hash(key);
         let ks = self.ks;
         let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
@@ -272,9 +287,91 @@ impl<'a> DbView<'a> {
         }
     }
 
+    /// The expiry a key written with `expire_at` gets: `default-ttl` from now when it has none
+    /// (and the setting is on).
+    #[inline]
+    fn with_default_ttl(&mut self, db: usize, key: &[u8], expire_at: u64) -> u64 {
+        if expire_at != 0 || self.default_ttl_ms == 0 {
+            return expire_at;
+        }
+        let at = self.now_ms.saturating_add(self.default_ttl_ms);
+        self.defaulted.push((db, SmallBytes::new(key), at));
+        at
+    }
+
     /// [`DbView::set_in`] on the selected database.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Value> {
         self.set_in(self.db, key, value, expire_at)
+    }
+
+    /// The live entry for `key` in `db`, or a new one holding `make()` (counted as a change), in
+    /// one probe. Says whether it was created. A found key's access clock is updated as a read's.
+    pub fn get_or_insert_in(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        make: impl FnOnce() -> Value,
+    ) -> (&mut Entry, bool) {
+        let hash = self.ks.hasher.hash(key);
+        let (now, lru, lfu) = (self.now_ms, self.lru, self.lfu);
+        // The TTL a created key gets (default-ttl); recorded only if the key is created.
+        let default_at = if self.default_ttl_ms > 0 {
+            now.saturating_add(self.default_ttl_ms)
+        } else {
+            0
+        };
+        let ks = self.ks;
+        // Whether clients are blocked in this shard (a created key is then ready for them).
+        let waiting = ks.waiters(db, shard_of(hash)).load(Ordering::Relaxed) != 0;
+        let i = self.guard_index(db, shard_of(hash));
+        let found = self.guards[i].1.get_or_insert(
+            &ks.hasher,
+            hash,
+            key,
+            now,
+            lru.unwrap_or(0),
+            default_at,
+            make,
+        );
+        let (e, created, old) = match found {
+            GetOrInsert::Found(e) => {
+                if let Some(clock) = lru {
+                    e.lru = match &lfu {
+                        Some(l) => l.touch(e.lru),
+                        None => clock,
+                    };
+                }
+                (e, false, None)
+            }
+            GetOrInsert::Inserted(e) => (e, true, None),
+            GetOrInsert::ReplacedExpired(e, old) => (e, true, Some(old)),
+        };
+        if created {
+            self.dirty += 1;
+            if waiting {
+                self.ready.push(Ready::Key(db, SmallBytes::new(key)));
+            }
+            if default_at != 0 {
+                self.defaulted.push((db, SmallBytes::new(key), default_at));
+            }
+            if let Some(old) = old {
+                self.expired.push((db, SmallBytes::new(key)));
+                if old.heap_size() > 0 {
+                    self.garbage.push(old);
+                }
+            }
+        }
+        (e, created)
+    }
+
+    /// [`DbView::get_or_insert_in`] on the selected database.
+    #[inline]
+    pub fn get_or_insert(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> Value,
+    ) -> (&mut Entry, bool) {
+        self.get_or_insert_in(self.db, key, make)
     }
 
     /// Adds a key known to be absent (checked with [`DbView::entry`] by the caller).
@@ -285,6 +382,7 @@ impl<'a> DbView<'a> {
         value: Value,
         expire_at: u64,
     ) -> &mut Entry {
+        let expire_at = self.with_default_ttl(db, key, expire_at);
         let hash = self.ks.hasher.hash(key);
         let lru = self.lru.unwrap_or(0);
         let ks = self.ks;

@@ -204,6 +204,14 @@ pub struct Engine {
     /// The largest `used_memory` seen (used_memory_peak).
     pub memory_peak: AtomicU64,
     memory_probe: RwLock<Option<MemoryProbe>>,
+    /// The cheap "bytes allocated" reading eviction uses (see `evict.rs`).
+    pub(crate) used_memory_probe: std::sync::OnceLock<fn() -> u64>,
+    /// Bytes allocated when the server became ready (MEMORY STATS `startup.allocated`).
+    pub startup_memory: AtomicU64,
+    /// Asks the allocator to return free pages to the system (MEMORY PURGE); the server's.
+    pub(crate) purge_hook: std::sync::OnceLock<fn()>,
+    /// Eviction state (the candidate pool).
+    pub(crate) evictor: crate::evict::Evictor,
     monitors: RwLock<Vec<Arc<MonitorSink>>>,
     has_monitors: AtomicBool,
     metrics: Mutex<InstMetrics>,
@@ -256,6 +264,10 @@ impl Engine {
             latency: Mutex::new(BTreeMap::new()),
             memory_peak: AtomicU64::new(0),
             memory_probe: RwLock::new(None),
+            used_memory_probe: std::sync::OnceLock::new(),
+            evictor: Default::default(),
+            startup_memory: AtomicU64::new(0),
+            purge_hook: std::sync::OnceLock::new(),
             monitors: RwLock::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
             metrics: Mutex::new(InstMetrics::default()),
@@ -297,6 +309,7 @@ impl Engine {
     /// million keys expiring at once never stall a client for more than a step.
     pub fn cron(&self, budget_us: u64) -> usize {
         self.sample_metrics();
+        self.evict_cron();
         if !self.active_expire_enabled.load(Ordering::Relaxed) {
             return 0;
         }
@@ -360,6 +373,11 @@ impl Engine {
                 (keys > 0).then_some((i, keys, vol))
             })
             .collect()
+    }
+
+    /// Installs what MEMORY PURGE calls to make the allocator return free pages.
+    pub fn set_purge_hook(&self, hook: fn()) {
+        let _ = self.purge_hook.set(hook);
     }
 
     /// Installs the allocator probe INFO memory reads (the server's allocator is its choice,

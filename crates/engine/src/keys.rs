@@ -739,25 +739,17 @@ fn swapdb(ctx: &mut Ctx<'_>) -> Result<()> {
 
 /// Whether `maxmemory-policy` is one of the LFU policies.
 fn lfu_policy(ctx: &Ctx<'_>) -> bool {
-    ctx.engine
-        .config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("-lfu"))
+    ctx.engine.config.lfu_policy()
 }
 
-/// Redis's `LFUDecrAndReturn`: the 8-bit counter in the low bits of `lru`, decremented once per
-/// `lfu-decay-time` minutes elapsed since the 16-bit minute clock in its high bits.
-fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u64) -> u64 {
-    let last = u64::from(lru >> 8) & 0xFFFF;
-    let counter = u64::from(lru & 0xFF);
-    let now = (now_ms / 1000 / 60) & 0xFFFF;
-    let elapsed = if now >= last {
-        now - last
-    } else {
-        0xFFFF - last + now
+/// Redis's `LFUDecrAndReturn` at `now_ms` with `lfu-decay-time` `decay_minutes`.
+fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u32) -> u64 {
+    let lfu = crate::evict::Lfu {
+        now_min: ((now_ms / 60_000) & 0xFFFF) as u32,
+        log_factor: 0,
+        decay_time: decay_minutes,
     };
-    let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
-    counter.saturating_sub(periods)
+    u64::from(lfu.decayed(lru))
 }
 
 /// The live entry's fields an OBJECT subcommand needs, looked up without touching the key.
@@ -784,12 +776,7 @@ fn object_freq(ctx: &mut Ctx<'_>) -> Result<()> {
     if !lfu_policy(ctx) {
         return Err(Error::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let decay = ctx
-        .engine
-        .config
-        .get("lfu-decay-time")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let decay = ctx.engine.config.memory().lfu_decay_time;
     let freq = lfu_counter(lru, ctx.db.now_ms, decay);
     ctx.out.int(freq as i64);
     Ok(())

@@ -20,11 +20,13 @@ pub mod counter;
 pub mod ctx;
 pub mod engine;
 pub mod error;
+pub mod evict;
 pub mod expire;
 pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod lp;
+pub mod memory;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -55,5 +57,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        memory::COMMANDS,
     ]
 }

@@ -10,6 +10,7 @@ use crate::cmd::{flags, Command, KeySpec};
 use crate::ctx::{Action, Ctx, DbView};
 use crate::engine::{unix_ms, Engine, SlowEntry};
 use crate::error::Error;
+use crate::evict::Freed;
 use crate::session::{ReplyMode, Session};
 use crate::stats::Stats;
 
@@ -91,11 +92,32 @@ impl Engine {
         args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
+        if self.config.maxmemory() > 0
+            && self.free_memory() == Freed::Fail
+            && cmd.has(flags::DENYOOM)
+        {
+            cmd.stats.reject();
+            self.reject(out, &Error::Oom);
+            return None;
+        }
         let start = self.clock.now();
         let now_ms = unix_ms();
-        let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
-        let mut view = DbView::new(&self.keyspace, sess.db, now_ms, lru);
+        let mut view = if self.config.lfu_policy() {
+            let lfu = crate::evict::Lfu::new(now_ms, &self.config.memory());
+            let mut v = DbView::new(
+                &self.keyspace,
+                sess.db,
+                now_ms,
+                (!sess.no_touch).then(|| lfu.initial()),
+            );
+            v.lfu = Some(lfu);
+            v
+        } else {
+            let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
+            DbView::new(&self.keyspace, sess.db, now_ms, lru)
+        };
         view.count_reads = cmd.has(flags::READONLY);
+        view.default_ttl_ms = self.config.default_ttl_ms();
         match cmd.def.keys {
             // The common case, one key at argv[1]: no position list, no sort.
             KeySpec::Range(1, 1, _) if args.len() > 1 => view.lock_key(sess.db, args[1]),
@@ -176,6 +198,10 @@ impl Engine {
                 }
             }
             None => self.propagate(sess.db, args),
+        }
+        for (d, key, at) in &db.defaulted {
+            let at = itoa::Buffer::new().format(*at).as_bytes().to_vec();
+            self.propagate(*d, &[b"PEXPIREAT", key.as_slice(), &at]);
         }
     }
 
