@@ -471,7 +471,8 @@ impl Engine {
     /// re-run made ready are added to `work`.
     fn serve_waiter(&self, w: &Arc<Waiter>, work: &mut VecDeque<Ready>) -> bool {
         let mut st = w.state.lock();
-        if !matches!(*st, State::Waiting) {
+        // A killed client is about to be cancelled by its connection: give it nothing.
+        if !matches!(*st, State::Waiting) || w.handle.is_killed() {
             return false;
         }
         let (reply, ready) = self.rerun(w);

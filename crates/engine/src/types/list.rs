@@ -572,7 +572,8 @@ fn lpos(ctx: &mut Ctx<'_>) -> Result<()> {
         if matches >= rank {
             let index = if from_tail { len - 1 - i } else { i };
             found.push(index as i64);
-            if count == -1 || (count != 0 && matches - rank + 1 >= count) {
+            // Wrapping as Redis's C does for the most negative rank.
+            if count == -1 || (count != 0 && matches.wrapping_sub(rank).wrapping_add(1) >= count) {
                 return false;
             }
         }
