@@ -580,6 +580,8 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// The key hasher shared by every shard.
     pub hasher: KeyHasher,
+    /// Keys WATCHed by clients (MULTI/EXEC); every write through `DbView` touches it.
+    pub watches: crate::multi::Watches,
 }
 
 impl Keyspace {
@@ -588,6 +590,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
             hasher: KeyHasher::new(),
+            watches: crate::multi::Watches::new(),
         }
     }
 
