@@ -674,6 +674,8 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// The key hasher shared by every shard.
     pub hasher: KeyHasher,
+    /// Keys WATCHed by clients (MULTI/EXEC); every write through `DbView` touches it.
+    pub watches: crate::multi::Watches,
 }
 
 impl Keyspace {
@@ -682,6 +684,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
             hasher: KeyHasher::new(),
+            watches: crate::multi::Watches::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Per-connection state the engine needs: selected database, authentication, protocol version,
-//! CLIENT settings, and the shared [`ClientHandle`] that other connections see in CLIENT LIST.
+//! CLIENT settings, MULTI/WATCH state, and the shared [`ClientHandle`] that other connections
+//! see in CLIENT LIST.
 
 use std::sync::Arc;
 
@@ -41,6 +42,11 @@ pub struct Session {
     pub no_block: bool,
     /// The handle other clients see.
     pub handle: Arc<ClientHandle>,
+    /// MULTI/EXEC and WATCH state (see [`crate::multi`]).
+    pub tx: crate::multi::TxState,
+    /// The connection's shared hold on the engine gate while it runs a batch (see
+    /// `Engine::enter_batch`); EXEC upgrades it to exclusive.
+    pub(crate) gate: Option<crate::gate::SharedHold>,
 }
 
 impl Session {
@@ -55,6 +61,8 @@ impl Session {
             no_touch: false,
             no_block: false,
             handle,
+            tx: crate::multi::TxState::default(),
+            gate: None,
         }
     }
 
