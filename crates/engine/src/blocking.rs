@@ -25,7 +25,11 @@
 //! waiter while the key still holds a value of the waited-for type. A served command is
 //! propagated in its non-blocking form (the handlers rewrite BLPOP to LPOP, BLMOVE to LMOVE...,
 //! as Redis 7.0 does). Serving may create more keys (BLMOVE pushes into its destination): they
-//! join the same work list, so chains are served iteratively, never by recursion.
+//! join the same work list, so chains are served iteratively, never by recursion. Keys made
+//! ready by commands inside EXEC (or a script, both run with `Session::no_block`) wait in
+//! `Session::pending_ready` and are served once EXEC's own command is over, as Redis serves
+//! them after the transaction. Serving runs under the engine gate's shared hold of the
+//! connection that made the keys ready, so it never interleaves with an EXEC.
 //!
 //! Semantics compared with Redis 7.0:
 //! - Redis serves blocked clients before any other command runs; here they are served right
@@ -429,7 +433,8 @@ pub fn block(
 
 impl Engine {
     /// Serves the clients blocked on `ready` keys (see the module docs). Call with no shard
-    /// lock held, after the command that made the keys ready was propagated.
+    /// lock held, holding the engine gate shared (as a connection's batch does), after the
+    /// command that made the keys ready was propagated.
     pub fn serve_ready(&self, ready: Vec<Ready>) {
         let mut work: VecDeque<Ready> = ready.into();
         while let Some(r) = work.pop_front() {

@@ -491,6 +491,8 @@ fn hello(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // RESET
 fn reset(ctx: &mut Ctx<'_>) -> Result<()> {
+    // Ends MULTI and forgets WATCHed keys (Redis's discardTransaction).
+    ctx.engine.discard_transaction(ctx.sess);
     ctx.sess.db = 0;
     ctx.sess.handle.db.store(0, Ordering::Relaxed);
     ctx.sess.authenticated = ctx.engine.config.settings().requirepass.is_empty();

@@ -3,9 +3,13 @@
 //!
 //! The dispatcher locks the shards of a command's keys (from the command table) in ascending
 //! order before the handler runs, so a multi-key command is atomic and lock order can never
-//! deadlock. EXEC and scripts lock every shard of every database instead. Every read goes through
-//! [`DbView`], which applies lazy expiry (recording a DEL for propagation) and updates access
-//! clocks; every write marks the view dirty so the dispatcher propagates the command.
+//! deadlock. Commands run by EXEC (and scripts) get an *exclusive* view instead
+//! ([`DbView::exclusive`]): the engine gate is held exclusively, nobody else holds a shard, so
+//! the view locks whatever shard it touches on first use, in any order, and reports
+//! [`DbView::holds_all`]. Every read goes through [`DbView`], which applies lazy expiry
+//! (recording a DEL for propagation) and updates access clocks; every write marks the view
+//! dirty so the dispatcher propagates the command, and touches the key for WATCH (one load of
+//! the watched-key count when nobody watches anything; see `crate::multi`).
 //!
 //! IMPORTANT: locks are held only while a handler runs; nothing here awaits or does I/O.
 
@@ -77,6 +81,23 @@ pub struct DbView<'a> {
     /// Keys created in shards where clients are blocked, to serve once unlocked
     /// (see `crate::blocking`).
     pub ready: Vec<Ready>,
+    /// Exclusive view: shards are locked on first use (see [`DbView::exclusive`]).
+    lazy: bool,
+    /// For an exclusive view holding many shards: lock id -> index in `guards` (`u32::MAX`:
+    /// not held). Empty until the view holds more than [`LAZY_LINEAR`] shards.
+    slots: Vec<u32>,
+}
+
+/// An exclusive view finds its shards by a linear search up to this many, then by index.
+const LAZY_LINEAR: usize = 16;
+
+/// Tells WATCH that `key` of `db` changed (`present`: it exists after the change). One load
+/// when nobody watches anything.
+#[inline]
+fn touch(ks: &Keyspace, db: usize, key: &[u8], hash: u64, present: bool) {
+    if ks.watches.active() {
+        ks.watches.touch(db, key, hash, present);
+    }
 }
 
 #[inline]
@@ -103,7 +124,22 @@ impl<'a> DbView<'a> {
             hits: 0,
             misses: 0,
             ready: Vec::new(),
+            lazy: false,
+            slots: Vec::new(),
         }
+    }
+
+    /// A view for a command run while the engine gate is held exclusively (EXEC, scripts):
+    /// it locks each shard the first time it is used, in whatever order, and keeps it until
+    /// [`DbView::unlock`]. The `lock_*` methods do nothing and [`DbView::holds_all`] is true,
+    /// so handlers that re-lock for themselves simply use the view.
+    ///
+    /// IMPORTANT: only while holding [`crate::gate::Gate::exclusive`]; otherwise two such views
+    /// (or one and a normal command) could lock shards in opposite orders and deadlock.
+    pub fn exclusive(ks: &'a Keyspace, db: usize, now_ms: u64, lru: Option<u32>) -> Self {
+        let mut v = Self::new(ks, db, now_ms, lru);
+        v.lazy = true;
+        v
     }
 
     /// Records `key` of `db` as ready when clients are blocked in its shard. Called under the
@@ -133,6 +169,9 @@ impl<'a> DbView<'a> {
     /// Locks the one shard holding `key` in database `db` (releasing held locks first).
     #[inline]
     pub fn lock_key(&mut self, db: usize, key: &[u8]) {
+        if self.lazy {
+            return;
+        }
         self.guards.clear();
         let shard = shard_of(self.ks.hasher.hash(key));
         if let Some(d) = self.ks.db(db) {
@@ -147,13 +186,16 @@ impl<'a> DbView<'a> {
         self.lock_ids(&mut ids);
     }
 
-    /// Locks every shard of every database (EXEC, scripts, SWAPDB).
+    /// Locks every shard of every database (FLUSHALL). Nothing for an exclusive view.
     pub fn lock_all(&mut self) {
         let mut ids: SmallVec<[usize; 8]> = (0..self.ks.len() * SHARDS).collect();
         self.lock_ids(&mut ids);
     }
 
     fn lock_ids(&mut self, ids: &mut [usize]) {
+        if self.lazy {
+            return;
+        }
         self.guards.clear();
         ids.sort_unstable();
         let mut last = usize::MAX;
@@ -168,14 +210,15 @@ impl<'a> DbView<'a> {
         }
     }
 
-    /// Whether every shard is locked.
+    /// Whether every shard is locked, or may be used as if it were (an exclusive view).
     pub fn holds_all(&self) -> bool {
-        self.guards.len() == self.ks.len() * SHARDS
+        self.lazy || self.guards.len() == self.ks.len() * SHARDS
     }
 
     /// Releases every lock (values removed meanwhile are dropped after).
     pub fn unlock(&mut self) {
         self.guards.clear();
+        self.slots.clear();
         for v in self.garbage.drain(..) {
             crate::lazyfree::drop_value(v);
         }
@@ -200,6 +243,9 @@ impl<'a> DbView<'a> {
     #[inline]
     fn guard_index(&mut self, db: usize, shard: usize) -> usize {
         let id = lock_id(db, shard);
+        if self.lazy {
+            return self.lazy_index(db, shard);
+        }
         if self.guards.len() == self.ks.len() * SHARDS {
             return id;
         }
@@ -207,9 +253,46 @@ impl<'a> DbView<'a> {
             return p;
         }
         debug_assert!(false, "shard {shard} of db {db} used without being locked");
+        self.push_guard(db, shard)
+    }
+
+    /// Locks `shard` of `db` and appends its guard; returns its index.
+    fn push_guard(&mut self, db: usize, shard: usize) -> usize {
         let d = self.ks.db(db).unwrap_or(&self.ks.dbs()[0]);
-        self.guards.push((id, d.shard(shard).lock()));
+        self.guards
+            .push((lock_id(db, shard), d.shard(shard).lock()));
         self.guards.len() - 1
+    }
+
+    /// [`DbView::guard_index`] of an exclusive view: locks the shard on first use.
+    #[inline(never)]
+    fn lazy_index(&mut self, db: usize, shard: usize) -> usize {
+        let id = lock_id(db, shard);
+        if self.slots.is_empty() {
+            if let Some(p) = self.guards.iter().position(|(g, _)| *g == id) {
+                return p;
+            }
+            let p = self.push_guard(db, shard);
+            if self.guards.len() > LAZY_LINEAR {
+                self.slots = vec![u32::MAX; self.ks.len() * SHARDS];
+                for (i, (g, _)) in self.guards.iter().enumerate() {
+                    if let Some(s) = self.slots.get_mut(*g) {
+                        *s = i as u32;
+                    }
+                }
+            }
+            return p;
+        }
+        match self.slots.get(id) {
+            Some(&p) if p != u32::MAX => p as usize,
+            _ => {
+                let p = self.push_guard(db, shard);
+                if let Some(s) = self.slots.get_mut(id) {
+                    *s = p as u32;
+                }
+                p
+            }
+        }
     }
 
     /// The live entry for `key` in database `db`, mutable; lazily expires it.
@@ -230,6 +313,7 @@ impl<'a> DbView<'a> {
                 Some(e)
             }
             Lookup::Expired(e) => {
+                touch(self.ks, db, key, hash, false);
                 self.expired.push((db, e.key));
                 if e.value.heap_size() > 0 {
                     self.garbage.push(e.value);
@@ -273,18 +357,22 @@ impl<'a> DbView<'a> {
         let (now, lru) = (self.now_ms, self.lru.unwrap_or(0));
         self.dirty += 1;
         self.signal_ready(db, shard_of(hash), key);
-        match self
+        let old = match self
             .shard_mut(db, shard_of(hash))
             .upsert(&ks.hasher, hash, key, value, expire_at, lru, now)
         {
             Upsert::New => None,
             Upsert::Replaced(old) => Some(old),
             Upsert::ReplacedExpired(old) => {
+                // As in Redis: the lazy expiry, then the write.
+                touch(self.ks, db, key, hash, false);
                 self.expired.push((db, SmallBytes::new(key)));
                 self.discard(old);
                 None
             }
-        }
+        };
+        touch(self.ks, db, key, hash, true);
+        old
     }
 
     /// The expiry a key written with `expire_at` gets: `default-ttl` from now when it has none
@@ -388,6 +476,7 @@ impl<'a> DbView<'a> {
         let ks = self.ks;
         self.dirty += 1;
         self.signal_ready(db, shard_of(hash), key);
+        touch(self.ks, db, key, hash, true);
         self.shard_mut(db, shard_of(hash)).insert_new(
             &ks.hasher,
             hash,
@@ -401,6 +490,7 @@ impl<'a> DbView<'a> {
         let hash = self.ks.hasher.hash(key);
         let e = self.shard_mut(db, shard_of(hash)).remove(hash, key)?;
         self.dirty += 1;
+        touch(self.ks, db, key, hash, false);
         Some(e)
     }
 
@@ -415,14 +505,20 @@ impl<'a> DbView<'a> {
             return false;
         }
         let hash = self.ks.hasher.hash(key);
+        touch(self.ks, db, key, hash, true);
         self.shard_mut(db, shard_of(hash))
             .set_expire(hash, key, expire_at)
     }
 
-    /// Records that a key was changed in place (through [`DbView::entry`]).
+    /// Records that `key` of the selected database was changed in place (through
+    /// [`DbView::entry`]).
     #[inline]
-    pub fn modified(&mut self, _key: &[u8]) {
+    pub fn modified(&mut self, key: &[u8]) {
         self.dirty += 1;
+        if self.ks.watches.active() {
+            let hash = self.ks.hasher.hash(key);
+            self.ks.watches.touch(self.db, key, hash, true);
+        }
     }
 
     /// Defers dropping a removed value until the locks are released.

@@ -167,6 +167,9 @@ pub struct ShutdownRequest {
 pub struct Engine {
     /// All databases.
     pub keyspace: Keyspace,
+    /// The engine gate: held shared around everything that touches the keyspace, exclusively
+    /// by EXEC (and scripts) so that nothing interleaves with them (see [`crate::gate`]).
+    pub gate: crate::gate::Gate,
     /// The configuration.
     pub config: Config,
     /// The command table.
@@ -245,6 +248,7 @@ impl Engine {
         let run_id = hex40();
         Ok(Engine {
             keyspace: Keyspace::new(dbs),
+            gate: crate::gate::Gate::new(),
             config,
             commands: Table::new()?,
             clients: Clients::default(),
@@ -306,7 +310,9 @@ impl Engine {
     /// `budget` microseconds. Returns how many keys it removed. Called `hz` times a second.
     ///
     /// Each shard is locked only for a bounded step (a few hundred keys with a TTL), so a
-    /// million keys expiring at once never stall a client for more than a step.
+    /// million keys expiring at once never stall a client for more than a step. Each step
+    /// holds the engine gate shared (so it never runs inside an EXEC), blocking this thread
+    /// while an exclusive section runs: call it from a thread of its own.
     pub fn cron(&self, budget_us: u64) -> usize {
         self.sample_metrics();
         self.evict_cron();
@@ -326,15 +332,28 @@ impl Engine {
             // Like Redis: keep working on a shard while over a quarter of what was examined had
             // expired, then move on.
             loop {
-                let step = d.shard(shard).lock().expire_step(now, 256);
+                let hold = self.gate.enter_blocking();
+                let step = {
+                    let mut locked = d.shard(shard).lock();
+                    let step = locked.expire_step(now, 256);
+                    // While the shard is still locked, so that no write to these keys can be
+                    // propagated (or touch watchers) before their deletion is.
+                    let watches = &self.keyspace.watches;
+                    for e in &step.expired {
+                        let key = e.key.as_slice();
+                        if watches.active() {
+                            watches.touch(db, key, self.keyspace.hasher.hash(key), false);
+                        }
+                        if propagating {
+                            self.propagate(db, &[b"DEL", key]);
+                        }
+                    }
+                    step
+                };
+                self.gate.leave(hold);
                 removed_total += step.expired.len();
                 Stats::add(&self.stats.expired_keys, step.expired.len() as u64);
                 Stats::add(&self.stats.expire_checked, step.checked as u64);
-                if propagating {
-                    for e in &step.expired {
-                        self.propagate(db, &[b"DEL", e.key.as_slice()]);
-                    }
-                }
                 let busy = step.checked > 0 && step.expired.len() * 4 > step.checked;
                 for e in step.expired {
                     crate::lazyfree::drop_value(e.value);

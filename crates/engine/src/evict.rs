@@ -226,7 +226,11 @@ impl Engine {
     /// leaves the rest here, as Redis's eviction time proc does).
     pub fn evict_cron(&self) {
         if self.config.maxmemory() > 0 {
+            // Outside any command: hold the gate like one, so no EXEC or script sees a key
+            // vanish half-way.
+            let hold = self.gate.enter_blocking();
             let _ = self.free_memory();
+            self.gate.leave(hold);
         }
     }
 
@@ -246,21 +250,23 @@ impl Engine {
         let Some(d) = self.keyspace.db(db) else {
             return true;
         };
-        let removed = d.shard(shard_of(hash)).lock().remove(hash, key.as_slice());
+        let mut shard = d.shard(shard_of(hash)).lock();
+        let removed = shard.remove(hash, key.as_slice());
+        if removed.is_some() && self.keyspace.watches.active() {
+            // Under the shard lock, as every other change a WATCH must see.
+            self.keyspace.watches.touch(db, key.as_slice(), hash, false);
+        }
+        drop(shard);
         if let Some(e) = removed {
             Stats::add(&self.stats.evicted_keys, 1);
             if self.propagating() {
                 self.propagate(db, &[b"DEL", key.as_slice()]);
             }
-            self.key_evicted(db, key.as_slice());
             // Freed here, not on the lazyfree thread: the next memory reading must see it.
             drop(e);
         }
         true
     }
-
-    /// A hook for everything that must learn of an eviction (WATCH, keyspace events).
-    fn key_evicted(&self, _db: usize, _key: &[u8]) {}
 
     fn random_victim(&self, state: &mut EvictState, volatile: bool) -> Option<(usize, SmallBytes)> {
         let ndb = self.keyspace.len();

@@ -4,7 +4,7 @@
 //!
 //! Locking. The dispatcher locks the shards of the keys named by the key spec, in the selected
 //! database only. Three kinds of handler need more, and take it through [`DbView`] so that under
-//! EXEC (which already holds every shard: [`DbView::holds_all`]) they simply use what is held:
+//! EXEC (whose exclusive view may use every shard: [`DbView::holds_all`]) they simply use it:
 //! - COPY ... DB n and MOVE also touch another database: they re-lock the whole set they need in
 //!   one sorted call ([`DbView::lock_pairs`]) before looking at anything;
 //! - KEYS, SCAN, RANDOMKEY and DBSIZE walk a database one shard at a time, so no client waits
@@ -662,6 +662,10 @@ fn flush_generic(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, lazy: bool) -> 
             ctx.db.lock_pairs(&pairs);
         }
     }
+    // While the keys are still there (Redis's signalFlushedDb).
+    for d in dbs.clone() {
+        crate::multi::touch_db(&mut ctx.db, d, None);
+    }
     let mut taken: Vec<Shard> = Vec::new();
     let mut removed = 0;
     for d in dbs {
@@ -722,6 +726,9 @@ fn swapdb(ctx: &mut Ctx<'_>) -> Result<()> {
             let pairs: Vec<(usize, usize)> = (0..SHARDS).flat_map(|s| [(a, s), (b, s)]).collect();
             ctx.db.lock_pairs(&pairs);
         }
+        // WATCHed keys existing in either database are touched (Redis's dbSwapDatabases).
+        crate::multi::touch_db(&mut ctx.db, a, Some(b));
+        crate::multi::touch_db(&mut ctx.db, b, Some(a));
         for s in 0..SHARDS {
             let mut tmp = ctx.db.shard(a, s).take();
             std::mem::swap(ctx.db.shard(b, s), &mut tmp);

@@ -678,6 +678,8 @@ pub struct Keyspace {
     /// Blocked-client registrations per `(db, shard)` (see `crate::blocking`): changed under
     /// the shard's lock when a client blocks, read under it when a key is created.
     waiters: Box<[AtomicU32]>,
+    /// Keys WATCHed by clients (MULTI/EXEC); every write through `DbView` touches it.
+    pub watches: crate::multi::Watches,
 }
 
 impl Keyspace {
@@ -689,6 +691,7 @@ impl Keyspace {
             waiters: (0..databases.max(1) * SHARDS)
                 .map(|_| AtomicU32::new(0))
                 .collect(),
+            watches: crate::multi::Watches::new(),
         }
     }
 

@@ -5,8 +5,9 @@
 //!
 //! Layout: `keyspace` (databases, shards, segments), `value` (what a key holds), `ctx` (what a
 //! handler sees, with the locks), `cmd` (the command table and the request path), one module
-//! per command family (`types::string`, `keys`, `expire`, `conn`, `server`), and `config`,
-//! `clients`, `stats` for server state.
+//! per command family (`types::string`, `keys`, `expire`, `conn`, `server`, `multi`), and
+//! `config`, `clients`, `stats` for server state; `gate` lets EXEC run with nothing else
+//! interleaved.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,11 +23,13 @@ pub mod engine;
 pub mod error;
 pub mod evict;
 pub mod expire;
+pub mod gate;
 pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod lp;
 pub mod memory;
+pub mod multi;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -58,5 +61,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         expire::COMMANDS,
         server::COMMANDS,
         memory::COMMANDS,
+        multi::COMMANDS,
     ]
 }

@@ -1232,6 +1232,12 @@ fn latency_help(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // MONITOR
 fn monitor(ctx: &mut Ctx<'_>) -> Result<()> {
+    if ctx.sess.no_block {
+        // Inside EXEC (or a script) the client expects one reply per command.
+        return Err(Error::msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
     if ctx.sess.handle.is_monitor() {
         // Already monitoring: Redis ignores it silently.
         return Ok(());

@@ -6,6 +6,12 @@
 //! idle clients are closed after `timeout` seconds. A batch's replies are flushed early once they
 //! pass [`FLUSH_AT`] bytes, so a long pipeline never holds an unbounded reply buffer.
 //!
+//! The engine gate (`flint_engine::gate`) is held shared while the commands of a batch run, so
+//! that EXEC, which takes it exclusively, never interleaves with them: entered before the first
+//! command of a batch, left before anything awaits (an early flush, a pause, DEBUG SLEEP) and
+//! at the end of the batch. While EXEC holds it, entering waits on the runtime, never blocking
+//! a thread.
+//!
 //! CLIENT PAUSE holds each command (every one, or only those that may write) until the pause
 //! ends, checking the engine's pause deadline and sleeping on the runtime, never blocking a
 //! thread. After MONITOR the connection also forwards the lines the engine queues for it (see
@@ -84,6 +90,7 @@ pub async fn run(
         engine.remove_monitor(id);
     }
     engine.block_client_gone(id);
+    engine.close_session(&mut sess);
     engine.clients.unregister(id);
 }
 
@@ -180,15 +187,20 @@ async fn serve(
                     if args.is_empty() {
                         continue;
                     }
-                    if engine.pause_until_ms.load(Ordering::Acquire) != 0
-                        && monitor.is_none()
-                        && !hold_while_paused(engine, &args, stream, &mut out, kill, stop).await?
-                    {
-                        return Ok(());
+                    if engine.pause_until_ms.load(Ordering::Acquire) != 0 && monitor.is_none() {
+                        engine.leave_batch(sess);
+                        if !hold_while_paused(engine, sess, &args, stream, &mut out, kill, stop)
+                            .await?
+                        {
+                            return Ok(());
+                        }
                     }
                     if monitor.is_some() && !monitor_may_run(engine, &args, &mut out, &mut monitor)
                     {
                         continue;
+                    }
+                    if !engine.enter_batch(sess) {
+                        enter_gate(engine, sess).await;
                     }
                     let action = engine.execute(sess, &args, &mut out);
                     drop(args);
@@ -206,6 +218,7 @@ async fn serve(
                         Some(Action::Sleep(d)) => {
                             // DEBUG SLEEP: its reply (and those before it) go out after the
                             // sleep, as with Redis, whose whole server sleeps.
+                            engine.leave_batch(sess);
                             tokio::select! {
                                 _ = tokio::time::sleep(d) => {}
                                 _ = kill.notified() => return Ok(()),
@@ -220,6 +233,8 @@ async fn serve(
                         }
                         Some(Action::Protocol(v)) => out.set_resp3(v == 3),
                         Some(Action::Block(ticket)) => {
+                            // Never wait holding the gate: EXEC would wait for us.
+                            engine.leave_batch(sess);
                             let limit = settings.client_query_buffer_limit;
                             let waits = Waits {
                                 kill,
@@ -241,6 +256,7 @@ async fn serve(
                         parser.set_limits(limits_for(engine, sess));
                     }
                     if out.len() >= FLUSH_AT {
+                        engine.leave_batch(sess);
                         flush(stream, &mut out, engine).await?;
                     }
                 }
@@ -253,6 +269,7 @@ async fn serve(
                 }
             }
         }
+        engine.leave_batch(sess);
         buf.advance(pos);
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
             // Likewise for the read buffer after a big request.
@@ -353,12 +370,28 @@ enum Wake {
     Monitor,
 }
 
+/// Holds the engine gate shared for the rest of the batch. Only called when
+/// `Engine::enter_batch` failed: EXEC (or a script) holds the gate exclusively, so wait for it
+/// on the runtime, without blocking the worker thread.
+async fn enter_gate(engine: &Engine, sess: &mut Session) {
+    while !engine.enter_batch(sess) {
+        // HOOK (scripts): a script that runs long holds the gate exclusively, and Redis then
+        // answers most commands with -BUSY instead of making them wait. That decision belongs
+        // here: ask the engine whether a script is busy and, if so, reply BUSY to this command
+        // (unless it is flagged allow_busy) instead of waiting.
+        engine.gate.ready().await;
+    }
+}
+
 /// Whether the command `args` (resolved to its subcommand) may write: held by CLIENT PAUSE
-/// WRITE.
-fn may_write(engine: &Engine, args: &[&[u8]]) -> bool {
+/// WRITE. EXEC may write when a queued command may (as in Redis).
+fn may_write(engine: &Engine, sess: &Session, args: &[&[u8]]) -> bool {
     let Some(mut cmd) = args.first().and_then(|n| engine.commands.get(n)) else {
         return false;
     };
+    if cmd.full_name == "exec" && sess.tx.queued_may_write() {
+        return true;
+    }
     if !cmd.subs.is_empty() {
         if let Some(sub) = args.get(1).and_then(|s| {
             let lower = std::str::from_utf8(s).ok()?.to_ascii_lowercase();
@@ -375,6 +408,7 @@ fn may_write(engine: &Engine, args: &[&[u8]]) -> bool {
 /// was killed or the server is stopping meanwhile.
 async fn hold_while_paused(
     engine: &Engine,
+    sess: &Session,
     args: &[&[u8]],
     stream: &mut TcpStream,
     out: &mut ReplyWriter,
@@ -395,7 +429,7 @@ async fn hold_while_paused(
             );
             return Ok(true);
         }
-        if engine.pause_writes_only.load(Ordering::Acquire) && !may_write(engine, args) {
+        if engine.pause_writes_only.load(Ordering::Acquire) && !may_write(engine, sess, args) {
             return Ok(true);
         }
         if !flushed {
