@@ -505,20 +505,13 @@ impl Engine {
         let mut out = ReplyWriter::new(w.resp3);
         // The view as the dispatcher builds it for a command (access clocks, default-ttl).
         let now_ms = unix_ms();
-        let mut view = if self.config.lfu_policy() {
-            let lfu = crate::evict::Lfu::new(now_ms, &self.config.memory());
-            let mut v = DbView::new(&self.keyspace, w.db, now_ms, Some(lfu.initial()));
-            v.lfu = Some(lfu);
-            v
-        } else {
-            DbView::new(
-                &self.keyspace,
-                w.db,
-                now_ms,
-                Some(Engine::lru_clock(now_ms)),
-            )
-        };
-        view.default_ttl_ms = self.config.default_ttl_ms();
+        let mut view = DbView::new(
+            &self.keyspace,
+            w.db,
+            now_ms,
+            Some(Engine::lru_clock(now_ms)),
+        );
+        self.apply_view_settings(&mut view);
         let positions = cmd.key_positions(&args);
         view.lock_keys(w.db, positions.iter().map(|&i| args[i]));
         let mut ctx = Ctx {

@@ -174,14 +174,7 @@ impl Engine {
     ) -> Option<Action> {
         let now_ms = view.now_ms;
         view.count_reads = cmd.has(flags::READONLY);
-        view.default_ttl_ms = self.config.default_ttl_ms();
-        if view.lru.is_some() && self.config.lfu_policy() {
-            // Under an LFU policy the access field is a counter: new keys start at the initial
-            // count, reads bump it (see evict.rs).
-            let lfu = crate::evict::Lfu::new(now_ms, &self.config.memory());
-            view.lru = Some(lfu.initial());
-            view.lfu = Some(lfu);
-        }
+        self.apply_view_settings(&mut view);
         let mut ctx = Ctx {
             engine: self,
             cmd,
@@ -222,6 +215,18 @@ impl Engine {
             }
         }
         action
+    }
+
+    /// What every command's view takes from the configuration: `default-ttl`, and under an LFU
+    /// policy the counter that replaces the LRU clock (new keys start at the initial count,
+    /// reads bump it; see evict.rs). A view made for CLIENT NO-TOUCH (`lru` None) stays so.
+    pub(crate) fn apply_view_settings(&self, view: &mut DbView<'_>) {
+        view.default_ttl_ms = self.config.default_ttl_ms();
+        if view.lru.is_some() && self.config.lfu_policy() {
+            let lfu = crate::evict::Lfu::new(view.now_ms, &self.config.memory());
+            view.lru = Some(lfu.initial());
+            view.lfu = Some(lfu);
+        }
     }
 
     /// Counters and propagation after a command ran.
