@@ -337,10 +337,13 @@ fn hscan_returns_every_field_once_while_the_hash_grows() {
         }
     }
     assert!(calls > 10, "{calls} calls");
+    // Exactly once (Redis only promises at least once).
+    let once = !common::against_redis();
     for i in 0..3000 {
-        assert_eq!(seen.get(&format!("f{i}")), Some(&1), "f{i}");
+        let n = seen.get(&format!("f{i}")).copied().unwrap_or(0);
+        assert!(n == 1 || (!once && n > 1), "f{i} seen {n} times");
     }
-    assert!(seen.values().all(|&n| n == 1));
+    assert!(!once || seen.values().all(|&n| n == 1));
 }
 
 #[test]
@@ -370,6 +373,10 @@ fn random_fields_are_fields() {
         let one: String = q(&mut c, &["HRANDFIELD", key]);
         assert!(all.contains_key(&one));
     }
+    if common::against_redis() {
+        // Redis would try to build that reply (and exhaust its memory).
+        return;
+    }
     assert_eq!(
         q_err(&mut c, &["HRANDFIELD", "big", "-5000000000"]),
         "ERR count is too large for a reply (at most 16777216 elements with repetitions)"
@@ -379,7 +386,7 @@ fn random_fields_are_fields() {
 /// 100k hashes of 10 small fields take no more memory than in redis-server.
 #[test]
 fn small_hashes_memory_is_at_most_redis() {
-    if common::skip_without_redis() {
+    if common::skip_without_redis() || common::against_redis() {
         return;
     }
     let flint = Server::start(&[]);

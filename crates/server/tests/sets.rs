@@ -386,6 +386,10 @@ fn big_sets_compare() {
 /// Small string sets are listpacks in Flint (as in Redis 7.2), hashtables in Redis 7.0.
 #[test]
 fn small_string_sets_are_listpacks() {
+    if common::against_redis() {
+        // Redis 7.0 keeps these as hashtables.
+        return;
+    }
     let s = Server::start(&[]);
     let mut c = s.conn();
     let enc = |c: &mut redis::Connection, k: &str| q::<String>(c, &["OBJECT", "ENCODING", k]);
@@ -444,10 +448,13 @@ fn sscan_returns_every_member_once_while_the_set_grows() {
             break;
         }
     }
+    // Exactly once (Redis only promises at least once).
+    let once = !common::against_redis();
     for i in 0..3000 {
-        assert_eq!(seen.get(&format!("m{i}")), Some(&1), "m{i}");
+        let n = seen.get(&format!("m{i}")).copied().unwrap_or(0);
+        assert!(n == 1 || (!once && n > 1), "m{i} seen {n} times");
     }
-    assert!(seen.values().all(|&n| n == 1));
+    assert!(!once || seen.values().all(|&n| n == 1));
 }
 
 #[test]
@@ -487,6 +494,10 @@ fn random_members_are_members() {
         let rest: Vec<String> = q(&mut c, &["SPOP", key, &(n - 8).to_string()]);
         assert_eq!(rest.len(), n - 8);
         assert_eq!(q::<usize>(&mut c, &["SCARD", key]), 1);
+    }
+    if common::against_redis() {
+        // Redis would try to build that reply (and exhaust its memory).
+        return;
     }
     assert_eq!(
         q_err(&mut c, &["SRANDMEMBER", "ints", "-5000000000"]),

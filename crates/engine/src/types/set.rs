@@ -119,15 +119,15 @@ pub static COMMANDS: &[CommandDef] = &[
         .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
 ];
 
-/// SINTERCARD's keys: `numkeys` of them after it (none when `numkeys` is invalid; the handler
-/// then fails before touching any key).
+/// SINTERCARD's keys: `numkeys` of them after it (none when `numkeys` is not a count of the
+/// arguments there, as Redis's `sintercardGetKeys`; the handler then fails before touching any
+/// key).
 fn sintercard_keys(args: &[&[u8]]) -> Vec<usize> {
     let n = args.get(1).and_then(|a| parse_i64(a)).unwrap_or(0);
-    if n <= 0 {
-        return Vec::new();
+    match usize::try_from(n) {
+        Ok(n) if n >= 1 && n <= args.len().saturating_sub(2) => (2..2 + n).collect(),
+        _ => Vec::new(),
     }
-    let n = (n as u64).min(args.len().saturating_sub(2) as u64) as usize;
-    (2..2 + n).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1588,7 +1588,7 @@ mod tests {
         let args: Vec<&[u8]> = vec![b"sintercard", b"2", b"a", b"b", b"LIMIT", b"1"];
         assert_eq!(sintercard_keys(&args), vec![2, 3]);
         let args: Vec<&[u8]> = vec![b"sintercard", b"9", b"a"];
-        assert_eq!(sintercard_keys(&args), vec![2]);
+        assert!(sintercard_keys(&args).is_empty());
         let args: Vec<&[u8]> = vec![b"sintercard", b"x", b"a"];
         assert!(sintercard_keys(&args).is_empty());
     }
