@@ -146,6 +146,15 @@ fn hash_commands_compare() {
         "HSCAN h 0 MATCH",
         "HSCAN h 0 NOVALUES",
         "HSCAN h 0 TYPE hash",
+        // Writes keep the key's TTL.
+        "HSET t a 1 b 2",
+        "EXPIRE t 1000",
+        "HSET t c 3",
+        "HINCRBY t n 1",
+        "HINCRBYFLOAT t f 1.5",
+        "HSETNX t g 1",
+        "HDEL t a",
+        "TTL t",
     ]);
 }
 

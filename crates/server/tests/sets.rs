@@ -202,6 +202,16 @@ fn set_commands_compare() {
         "SSCAN mix 0 MATCH a",
         "!sort SRANDMEMBER mix 10",
         "SRANDMEMBER mix 0",
+        // Writes keep the key's TTL.
+        "SADD st 1 2 3 4",
+        "EXPIRE st 1000",
+        "SADD st 5 x",
+        "SREM st 1",
+        "SMOVE st st2 x",
+        "SMOVE st2 st 2",
+        "!type SPOP st",
+        "TTL st",
+        "TTL st2",
     ]);
 }
 
