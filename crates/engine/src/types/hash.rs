@@ -889,11 +889,12 @@ fn hrandfield(ctx: &mut Ctx<'_>) -> Result<()> {
     let header = |out: &mut ReplyWriter, n: usize| {
         out.array(if withvalues && !resp3 { 2 * n } else { n });
     };
-    if count == 0 {
+    let size = h.len();
+    // (A hash is never empty; the check keeps the random picks below total.)
+    if count == 0 || size == 0 {
         out.array(0);
         return Ok(());
     }
-    let size = h.len();
     // Repetitions allowed (negative count), or a single pick.
     if l < 0 || count == 1 {
         check_repeat_count(count)?;

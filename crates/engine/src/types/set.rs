@@ -870,19 +870,25 @@ fn spop_count(ctx: &mut Ctx<'_>) -> Result<()> {
     let count = count as usize;
     let remaining = size - count;
     let mut rng = rand::thread_rng();
-    let popped: Vec<SmallBytes> = if remaining * SPOP_MOVE_STRATEGY_MUL > count {
-        (0..count).filter_map(|_| pop_random(v, &mut rng)).collect()
-    } else {
-        // Most of the set goes: pick the members that stay and rebuild the set from them.
-        let mut all = SetRef::of(v).map(SetRef::owned).unwrap_or_default();
-        for i in 0..remaining {
-            let j = rng.gen_range(i..all.len());
-            all.swap(i, j);
-        }
-        let popped = all.split_off(remaining);
-        *v = build_from(&all, &lim);
-        popped
-    };
+    let (popped, old): (Vec<SmallBytes>, Option<Value>) =
+        if remaining * SPOP_MOVE_STRATEGY_MUL > count {
+            let popped = (0..count).filter_map(|_| pop_random(v, &mut rng)).collect();
+            (popped, None)
+        } else {
+            // Most of the set goes: pick the members that stay and rebuild the set from them.
+            let mut all = SetRef::of(v).map(SetRef::owned).unwrap_or_default();
+            for i in 0..remaining {
+                let j = rng.gen_range(i..all.len());
+                all.swap(i, j);
+            }
+            let popped = all.split_off(remaining);
+            let old = std::mem::replace(v, build_from(&all, &lim));
+            (popped, Some(old))
+        };
+    if let Some(old) = old {
+        // Freed after the locks are released (or on the lazyfree thread when big).
+        ctx.db.discard(old);
+    }
     ctx.db.modified(key);
     ctx.out.set(popped.len());
     for m in &popped {
@@ -921,7 +927,8 @@ fn srandmember(ctx: &mut Ctx<'_>) -> Result<()> {
     let out = &mut *ctx.out;
     let size = s.len();
     let count = l.unsigned_abs();
-    if count == 0 {
+    // (A set is never empty; the check keeps the random picks below total.)
+    if count == 0 || size == 0 {
         out.array(0);
         return Ok(());
     }
