@@ -155,6 +155,15 @@ fn hash_commands_compare() {
         "HSETNX t g 1",
         "HDEL t a",
         "TTL t",
+        // Generic commands over hashes.
+        "COPY h hcopy",
+        "HGETALL hcopy",
+        "OBJECT ENCODING hcopy",
+        "RENAME hcopy hcopy2",
+        "TYPE hcopy2",
+        "!sort SCAN 0 TYPE hash COUNT 1000",
+        "DEL hcopy2 h",
+        "EXISTS h",
     ]);
 }
 

@@ -212,6 +212,15 @@ fn set_commands_compare() {
         "!type SPOP st",
         "TTL st",
         "TTL st2",
+        // Generic commands over sets.
+        "COPY neg negcopy",
+        "SMEMBERS negcopy",
+        "OBJECT ENCODING negcopy",
+        "RENAME negcopy negcopy2",
+        "TYPE negcopy2",
+        "!sort SCAN 0 TYPE set COUNT 1000",
+        "DEL negcopy2 neg",
+        "EXISTS neg",
     ]);
 }
 

@@ -1643,6 +1643,71 @@ mod tests {
         }
     }
 
+    /// Random argument lists for every hash and set command never panic, and collections never
+    /// stay empty.
+    #[test]
+    fn random_arguments_never_panic() {
+        use rand::seq::SliceRandom;
+        let mut k = Kit::new();
+        k.run(&["CONFIG", "SET", "set-max-intset-entries", "5"]);
+        k.run(&["CONFIG", "SET", "set-max-listpack-entries", "4"]);
+        k.run(&["CONFIG", "SET", "hash-max-listpack-entries", "4"]);
+        k.run(&["CONFIG", "SET", "set-max-listpack-value", "6"]);
+        k.run(&["CONFIG", "SET", "hash-max-listpack-value", "6"]);
+        let commands: Vec<&str> = super::COMMANDS
+            .iter()
+            .chain(super::super::hash::COMMANDS.iter())
+            .map(|c| c.name)
+            .collect();
+        let words = [
+            "k1",
+            "k2",
+            "k3",
+            "str",
+            "0",
+            "1",
+            "-1",
+            "2",
+            "3",
+            "7",
+            "-5",
+            "100000",
+            "x",
+            "abcdefgh",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1.5",
+            "inf",
+            "LIMIT",
+            "COUNT",
+            "MATCH",
+            "*",
+            "WITHVALUES",
+            "",
+            "-100",
+            "5000000000",
+        ];
+        let mut rng = rand::thread_rng();
+        k.run(&["SET", "str", "v"]);
+        for _ in 0..20_000 {
+            let mut args = vec![*commands.choose(&mut rng).unwrap()];
+            for _ in 0..rng.gen_range(0..7) {
+                args.push(words.choose(&mut rng).unwrap());
+            }
+            let r = k.run(&args);
+            assert!(!r.is_empty(), "{args:?}");
+            for key in ["k1", "k2", "k3"] {
+                let t = k.run(&["TYPE", key]);
+                let n = match t.as_str() {
+                    "+set\r\n" => k.run(&["SCARD", key]),
+                    "+hash\r\n" => k.run(&["HLEN", key]),
+                    _ => continue,
+                };
+                assert_ne!(n, int(0), "{key} empty after {args:?}");
+            }
+        }
+    }
+
     #[test]
     fn sintercard_key_positions() {
         let args: Vec<&[u8]> = vec![b"sintercard", b"2", b"a", b"b", b"LIMIT", b"1"];
