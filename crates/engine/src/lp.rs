@@ -281,6 +281,27 @@ impl Lp {
         Lp(buf.into_boxed_slice())
     }
 
+    /// A list of `vals`, in order, in an allocation of exactly its size (the iterator is walked
+    /// twice: once to size the buffer). Prefer this to [`Lp::from_vals`] for values that stay:
+    /// an allocator may keep a shrunk buffer in its larger block.
+    pub fn from_vals_exact<'a, I>(vals: I) -> Self
+    where
+        I: IntoIterator<Item = LpVal<'a>>,
+        I::IntoIter: Clone,
+    {
+        let vals = vals.into_iter();
+        let size = HEADER + vals.clone().map(|v| v.encoded_len()).sum::<usize>();
+        let mut buf = Vec::with_capacity(size);
+        buf.extend_from_slice(&[0u8; HEADER]);
+        let mut n = 0u32;
+        for v in vals {
+            encode(v, &mut buf);
+            n += 1;
+        }
+        buf[..HEADER].copy_from_slice(&n.to_le_bytes());
+        Lp(buf.into_boxed_slice())
+    }
+
     /// Number of entries.
     #[inline]
     pub fn len(&self) -> usize {
