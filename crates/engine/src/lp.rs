@@ -271,14 +271,10 @@ impl Lp {
 
     /// A list of `vals`, in order.
     pub fn from_vals<'a>(vals: impl IntoIterator<Item = LpVal<'a>>) -> Self {
-        let mut buf = vec![0u8; HEADER];
-        let mut n = 0u32;
-        for v in vals {
-            encode(v, &mut buf);
-            n += 1;
-        }
-        buf[..HEADER].copy_from_slice(&n.to_le_bytes());
-        Lp(buf.into_boxed_slice())
+        // Collected first so the buffer is allocated at its exact size: an allocator may keep
+        // a shrunk buffer in its larger block.
+        let vals: smallvec::SmallVec<[LpVal<'a>; 16]> = vals.into_iter().collect();
+        Self::from_vals_exact(vals.iter().copied())
     }
 
     /// A list of `vals`, in order, in an allocation of exactly its size (the iterator is walked

@@ -1827,7 +1827,7 @@ fn keys_of<'t>(t: &'t Table, args: &[&[u8]]) -> Result<(&'t Command, crate::cmd:
         ));
     }
     let keys = key_positions(c.def.keys, args);
-    if keys.is_empty() && !matches!(c.def.keys, KeySpec::Custom(_)) {
+    if keys.is_empty() {
         return Err(Error::msg("ERR Invalid arguments specified for command"));
     }
     Ok((c, keys))
