@@ -24,6 +24,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod lp;
+pub mod scripting;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -54,5 +55,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        scripting::COMMANDS,
     ]
 }

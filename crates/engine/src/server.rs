@@ -1418,6 +1418,7 @@ const FLAG_ORDER: &[(&str, u32)] = &[
     ("skip_slowlog", flags::SKIP_SLOWLOG),
     ("fast", flags::FAST),
     ("no_auth", flags::NO_AUTH),
+    ("no_mandatory_keys", flags::NO_MANDATORY_KEYS),
     ("no_multi", flags::NO_MULTI),
 ];
 
