@@ -108,6 +108,8 @@ async fn serve(
     let mut parser = Parser::new(limits_for(engine, sess));
     let mut out = ReplyWriter::new(false);
     let mut was_authenticated = sess.authenticated;
+    let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread;
     // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
     let mut monitor: Option<Arc<MonitorSink>> = None;
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
@@ -184,7 +186,14 @@ async fn serve(
                     {
                         continue;
                     }
-                    let action = engine.execute(sess, &args, &mut out);
+                    // A script can run for long (until SCRIPT KILL): hand this worker's other
+                    // duties (the I/O driver, queued tasks) to another thread meanwhile, or
+                    // no other client would be served.
+                    let action = if multi_thread && flint_engine::scripting::may_run_long(args[0]) {
+                        tokio::task::block_in_place(|| engine.execute(sess, &args, &mut out))
+                    } else {
+                        engine.execute(sess, &args, &mut out)
+                    };
                     drop(args);
                     match action {
                         None => {}

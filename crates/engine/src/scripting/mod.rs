@@ -87,6 +87,23 @@ const BUSY_EVAL: &str =
 const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
+/// Whether the command named `name` may run for long (a script until SCRIPT KILL, or SCRIPT /
+/// FUNCTION subcommands that wait for a running script): the server should not run it on a
+/// thread whose other work would starve meanwhile (tokio's `block_in_place`).
+pub fn may_run_long(name: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"eval",
+        b"evalsha",
+        b"eval_ro",
+        b"evalsha_ro",
+        b"fcall",
+        b"fcall_ro",
+        b"script",
+        b"function",
+    ];
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// Library and function names: letters, digits and underscores, at least one.
 pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
