@@ -19,7 +19,7 @@ pub(crate) const MAX_DEPTH: usize = 1000;
 
 /// C's `(long long)d` on x86-64: out-of-range values and NaN become `i64::MIN`.
 pub(crate) fn number_to_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9_223_372_036_854_775_808.0 || d < -9_223_372_036_854_775_808.0 {
+    if d.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&d) {
         i64::MIN
     } else {
         d as i64

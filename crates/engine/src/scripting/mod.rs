@@ -771,7 +771,7 @@ fn function_list(ctx: &mut Ctx<'_>) -> Result<()> {
         .libs
         .values()
         .filter(|l| {
-            pattern.as_ref().map_or(true, |p| {
+            pattern.as_ref().is_none_or(|p| {
                 crate::util::glob::glob_match(p, l.name.as_bytes(), true)
             })
         })
