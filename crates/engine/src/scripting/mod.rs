@@ -771,9 +771,9 @@ fn function_list(ctx: &mut Ctx<'_>) -> Result<()> {
         .libs
         .values()
         .filter(|l| {
-            pattern.as_ref().is_none_or(|p| {
-                crate::util::glob::glob_match(p, l.name.as_bytes(), true)
-            })
+            pattern
+                .as_ref()
+                .is_none_or(|p| crate::util::glob::glob_match(p, l.name.as_bytes(), true))
         })
         .collect();
     let out = &mut *ctx.out;
