@@ -206,6 +206,10 @@ fn compare_script_commands() {
         "SCRIPT EXISTS 0e8f3bd1b5ebe6ff0ea4a4f1ab3a5f3e7b6ba31c",
         "FUNCTION KILL",
         "FUNCTION STATS",
+        "COMMAND INFO eval evalsha eval_ro evalsha_ro fcall fcall_ro",
+        "COMMAND GETKEYS eval \"return 1\" 2 a b c",
+        "COMMAND GETKEYS fcall f 0 c",
+        "COMMAND GETKEYSANDFLAGS eval_ro \"return 1\" 1 a",
     ]);
 }
 
