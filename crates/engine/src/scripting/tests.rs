@@ -289,3 +289,38 @@ fn functions_basics() {
         "-ERR Library not found\r\n"
     );
 }
+
+#[test]
+fn busy_state_and_script_kill() {
+    let mut admin = Kit::new();
+    assert_eq!(
+        admin.run(&["CONFIG", "SET", "lua-time-limit", "20"]),
+        "+OK\r\n"
+    );
+    assert!(!admin.engine.scripting.busy());
+    let engine = admin.engine.clone();
+    let runner = std::thread::spawn(move || {
+        let mut k = Kit::with_engine(engine);
+        k.run(&["EVAL", "while true do end", "0"])
+    });
+    let start = std::time::Instant::now();
+    while !admin.engine.scripting.busy() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(
+        admin.engine.scripting.busy_error(),
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    let running = admin.engine.scripting.running_script().expect("running");
+    assert_eq!(running.name.len(), 40);
+    assert_eq!(running.command[0], "EVAL");
+    assert_eq!(admin.run(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let reply = runner.join().unwrap();
+    assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."));
+    assert!(!admin.engine.scripting.busy());
+    assert_eq!(
+        admin.run(&["SCRIPT", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+}
