@@ -222,6 +222,9 @@ pub struct Engine {
     has_propagators: AtomicBool,
     /// Where the active expiry cycle resumes (database, shard).
     expire_cursor: Mutex<(usize, usize)>,
+    /// Lua scripting: the interpreters, script cache, function libraries and the state of the
+    /// running script (see [`crate::scripting`]).
+    pub scripting: crate::scripting::Scripting,
 }
 
 /// Unix time in milliseconds.
@@ -278,6 +281,7 @@ impl Engine {
             propagators: RwLock::new(Vec::new()),
             has_propagators: AtomicBool::new(false),
             expire_cursor: Mutex::new((0, 0)),
+            scripting: crate::scripting::Scripting::default(),
         })
     }
 
@@ -293,8 +297,12 @@ impl Engine {
         self.has_propagators.load(Ordering::Acquire)
     }
 
-    /// Sends one record to every consumer.
+    /// Sends one record to every consumer. While a script runs on this thread its records
+    /// are held back and sent after it, wrapped in MULTI/EXEC (see [`crate::scripting`]).
     pub fn propagate(&self, db: usize, args: &[&[u8]]) {
+        if crate::scripting::capture_propagation(db, args) {
+            return;
+        }
         for p in self.propagators.read().iter() {
             p.propagate(db, args);
         }

@@ -30,6 +30,7 @@ pub mod lazyfree;
 pub mod lp;
 pub mod memory;
 pub mod multi;
+pub mod scripting;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -62,5 +63,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         server::COMMANDS,
         memory::COMMANDS,
         multi::COMMANDS,
+        scripting::COMMANDS,
     ]
 }

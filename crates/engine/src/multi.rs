@@ -559,6 +559,26 @@ impl Engine {
         r
     }
 
+    /// Takes the engine gate exclusively for `sess` (see [`Engine::with_exclusive`]), for
+    /// callers that cannot run their section in a closure; `None` if `sess` already holds it.
+    /// Hand the result back to [`Engine::end_exclusive`].
+    pub(crate) fn begin_exclusive(&self, sess: &mut Session) -> Option<crate::gate::Exclusive<'_>> {
+        if sess.tx.exclusive {
+            return None;
+        }
+        let g = self.gate.exclusive(sess.gate.as_ref());
+        sess.tx.exclusive = true;
+        Some(g)
+    }
+
+    /// Ends a section begun with [`Engine::begin_exclusive`].
+    pub(crate) fn end_exclusive(&self, sess: &mut Session, g: Option<crate::gate::Exclusive<'_>>) {
+        if g.is_some() {
+            sess.tx.exclusive = false;
+        }
+        drop(g);
+    }
+
     /// Whether a watched key of `sess` that was live when WATCHed has expired by `now_ms`
     /// (Redis's `isWatchedKeyExpired`). Call holding the gate exclusively.
     fn watched_key_expired(&self, sess: &Session, now_ms: u64) -> bool {

@@ -1439,6 +1439,7 @@ const FLAG_ORDER: &[(&str, u32)] = &[
     ("skip_slowlog", flags::SKIP_SLOWLOG),
     ("fast", flags::FAST),
     ("no_auth", flags::NO_AUTH),
+    ("no_mandatory_keys", flags::NO_MANDATORY_KEYS),
     ("no_multi", flags::NO_MULTI),
 ];
 
@@ -1827,7 +1828,8 @@ fn keys_of<'t>(t: &'t Table, args: &[&[u8]]) -> Result<(&'t Command, crate::cmd:
         ));
     }
     let keys = key_positions(c.def.keys, args);
-    if keys.is_empty() {
+    // Commands whose keys are optional (EVAL, FCALL with numkeys 0) may have none.
+    if keys.is_empty() && !c.has(crate::cmd::flags::NO_MANDATORY_KEYS) {
         return Err(Error::msg("ERR Invalid arguments specified for command"));
     }
     Ok((c, keys))

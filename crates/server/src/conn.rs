@@ -40,6 +40,8 @@ const FLUSH_AT: usize = 1 << 20;
 const READ_CHUNK: usize = 16 * 1024;
 /// A connection's read or reply buffer grown past this is given back once empty.
 const KEEP_BUFFER: usize = 1 << 20;
+/// A command waiting for a script to finish checks this often whether it became busy.
+const BUSY_POLL: Duration = Duration::from_millis(20);
 /// A paused command rechecks the pause this often (CLIENT UNPAUSE or a new deadline).
 const PAUSE_POLL: Duration = Duration::from_millis(10);
 
@@ -117,6 +119,8 @@ async fn serve(
     let mut parser = Parser::new(limits_for(engine, sess));
     let mut out = ReplyWriter::new(false);
     let mut was_authenticated = sess.authenticated;
+    let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread;
     // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
     let mut monitor: Option<Arc<MonitorSink>> = None;
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
@@ -199,10 +203,17 @@ async fn serve(
                     {
                         continue;
                     }
-                    if !engine.enter_batch(sess) {
-                        enter_gate(engine, sess).await;
-                    }
-                    let action = engine.execute(sess, &args, &mut out);
+                    let action = if !engine.enter_batch(sess) && !enter_gate(engine, sess).await {
+                        // A script has run past busy-reply-threshold holding the gate.
+                        busy_command(engine, sess, &args, &mut out)
+                    } else if multi_thread && flint_engine::scripting::may_run_long(args[0]) {
+                        // A script can run for long (until SCRIPT KILL): hand this worker's
+                        // other duties (the I/O driver, queued tasks) to another thread
+                        // meanwhile, or no other client would be served.
+                        tokio::task::block_in_place(|| engine.execute(sess, &args, &mut out))
+                    } else {
+                        engine.execute(sess, &args, &mut out)
+                    };
                     drop(args);
                     match action {
                         None => {}
@@ -373,14 +384,38 @@ enum Wake {
 /// Holds the engine gate shared for the rest of the batch. Only called when
 /// `Engine::enter_batch` failed: EXEC (or a script) holds the gate exclusively, so wait for it
 /// on the runtime, without blocking the worker thread.
-async fn enter_gate(engine: &Engine, sess: &mut Session) {
+/// Waits (without blocking the worker) until the batch can enter the engine gate. Returns false
+/// instead when a script holding the gate has run past busy-reply-threshold: Redis then answers
+/// commands at once (BUSY, or SCRIPT KILL and the few others allowed) rather than making them
+/// wait, and so do we ([`busy_command`]).
+async fn enter_gate(engine: &Engine, sess: &mut Session) -> bool {
     while !engine.enter_batch(sess) {
-        // HOOK (scripts): a script that runs long holds the gate exclusively, and Redis then
-        // answers most commands with -BUSY instead of making them wait. That decision belongs
-        // here: ask the engine whether a script is busy and, if so, reply BUSY to this command
-        // (unless it is flagged allow_busy) instead of waiting.
-        engine.gate.ready().await;
+        if engine.scripting.busy() {
+            return false;
+        }
+        tokio::select! {
+            _ = engine.gate.ready() => {}
+            // The script may cross the threshold while we wait: look again now and then.
+            _ = tokio::time::sleep(BUSY_POLL) => {}
+        }
     }
+    true
+}
+
+/// A command that arrived while a script is busy: commands flagged `allow_busy` (SCRIPT KILL,
+/// FUNCTION KILL, SHUTDOWN NOSAVE...) run without the gate (none of them touches the keyspace);
+/// every other gets Redis's BUSY error.
+fn busy_command(
+    engine: &Engine,
+    sess: &mut Session,
+    args: &[&[u8]],
+    out: &mut ReplyWriter,
+) -> Option<Action> {
+    if engine.allows_busy(args) {
+        return engine.execute(sess, args, out);
+    }
+    engine.reply_busy(out);
+    None
 }
 
 /// Whether the command `args` (resolved to its subcommand) may write: held by CLIENT PAUSE

@@ -50,7 +50,8 @@ pub struct CommandDef {
     /// (the command name counts).
     pub arity: i32,
     /// Space-separated flags: `write readonly denyoom admin pubsub noscript blocking loading stale
-    /// skip_monitor skip_slowlog fast no_auth may_replicate no_propagate allow_busy`.
+    /// skip_monitor skip_slowlog fast no_auth may_replicate no_propagate allow_busy no_multi
+    /// no_mandatory_keys`.
     pub flags: &'static str,
     /// Key positions: what the dispatcher locks and COMMAND GETKEYS reports. The single source
     /// of where keys are; [`KeySpecDef`]s only describe how they are accessed (see
@@ -449,6 +450,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Not allowed inside MULTI.
     pub const NO_MULTI: u32 = 1 << 16;
+    /// May be called without any key even though it declares key specs (EVAL, FCALL).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 17;
 
     /// Flag names in Redis's COMMAND INFO spelling, paired with their bits.
     pub const NAMES: &[(&str, u32)] = &[
@@ -469,6 +472,7 @@ pub mod flags {
         ("no_propagate", NO_PROPAGATE),
         ("allow_busy", ALLOW_BUSY),
         ("no_multi", NO_MULTI),
+        ("no_mandatory_keys", NO_MANDATORY_KEYS),
     ];
 
     /// Parses a space-separated flag list; unknown names are a bug caught by the table tests.
