@@ -13,7 +13,8 @@
 # --threads 1. redis-benchmark is pinned to core CLIENT_CPU.
 #
 # Environment: N (requests per test, default 200000), CLIENTS (50), PIPELINES ("1 16"),
-# TESTS ("set get incr mset"; also e.g. "lpush rpop sadd spop hset zadd lrange_100"), KEYS and
+# TESTS ("set get incr mset"; also e.g. "lpush rpop sadd spop hset zadd lrange_100", and
+# "evalsha": EVALSHA of `return 1`), KEYS and
 # COLLECTIONS (memory mode: string keys, default 1000000; hashes/zsets, default 100000), DATASETS, SERVER_CPU (0), CLIENT_CPU (1),
 # REDIS_PORT (16379), FLINT_PORT (16380), FLINT_BIN (default: target/release/flint-server, built
 # here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
@@ -120,9 +121,16 @@ bench() {
     port=$(port_of "$name")
     for p in $PIPELINES; do
         for t in $TESTS; do
+            # Tests redis-benchmark has no -t name for run as explicit commands.
+            local cmd=(-t "$t")
+            case "$t" in
+            evalsha)
+                cmd=(EVALSHA "$(redis-cli -p "$port" SCRIPT LOAD 'return 1')" 0)
+                ;;
+            esac
             before=$(cpu_ticks)
             line=$(timeout 900 taskset -c "$CLIENT_CPU" redis-benchmark -p "$port" -r 1000000 \
-                -n "$N" -c "$CLIENTS" -P "$p" -t "$t" --csv 2>/dev/null | tail -n 1)
+                -n "$N" -c "$CLIENTS" -P "$p" --csv "${cmd[@]}" 2>/dev/null | tail -n 1)
             after=$(cpu_ticks)
             # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
             RPS[$name:$t:$p]=$(echo "$line" | awk -F'","' '{ print $2 + 0 }')
