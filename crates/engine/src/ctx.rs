@@ -222,6 +222,31 @@ impl<'a> DbView<'a> {
         self.entry(key).map(|e| &mut e.value)
     }
 
+    /// The live values of several keys of the selected database, borrowed together (commands
+    /// that read many keys at once: ZUNION, SINTER...). Each key is first looked up as
+    /// [`DbView::get`] does (lazy expiry, access clock, hit/miss counting), in order.
+    pub fn get_many(&mut self, keys: &[&[u8]]) -> Vec<Option<&Value>> {
+        let db = self.db;
+        for k in keys {
+            self.entry_in(db, k);
+        }
+        let all = self.holds_all();
+        keys.iter()
+            .map(|k| {
+                let hash = self.ks.hasher.hash(k);
+                let id = lock_id(db, shard_of(hash));
+                let guard = if all {
+                    self.guards.get(id)
+                } else {
+                    self.guards.iter().find(|(g, _)| *g == id)
+                };
+                guard
+                    .and_then(|(_, shard)| shard.get(hash, k))
+                    .map(|e| &e.value)
+            })
+            .collect()
+    }
+
     /// Whether `key` exists (and is live) in database `db`.
     pub fn exists_in(&mut self, db: usize, key: &[u8]) -> bool {
         self.entry_in(db, key).is_some()

@@ -410,7 +410,7 @@ fn keys_(ctx: &mut Ctx<'_>) -> Result<()> {
 
 /// Parses a SCAN cursor as Redis does with `strtoul`: decimal digits with an optional sign (a
 /// negative value wraps), nothing else around them, no overflow; the empty string is 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
     let (neg, digits) = match s.split_first() {
         None => return Some(0),
         Some((b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r', _)) => return None,
