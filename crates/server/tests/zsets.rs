@@ -64,6 +64,16 @@ fn zadd_options_and_errors() {
         "ZADD nokey XX 1 a",
         "ZADD nokey XX INCR 1 a",
         "EXISTS nokey",
+        "ZADD new1 1 a 2 a",
+        "ZSCORE new1 a",
+        "ZADD new2 GT 2 a 1 a 3 b",
+        "ZRANGE new2 0 -1 WITHSCORES",
+        "ZADD new3 CH NX 1 a 2 a",
+        "ZADD new4 INCR 5 a",
+        "ZADD new5 LT CH 5 a 3 a 4 a",
+        "ZRANGE new5 0 -1 WITHSCORES",
+        "ZADD new6 XX CH 1 a",
+        "EXISTS new6",
         "ZADD z NxX 1 a",
         "ZADD z \"nx\\x00junk\" 1 q",
         "ZCARD z",
@@ -720,4 +730,77 @@ fn command_docs_fields() {
         q_err(&mut c, &["ZADD", "z", "NX", "XX", "1", "a"]),
         "ERR XX and NX options at the same time are not compatible"
     );
+}
+
+#[test]
+fn zscan_big_returns_every_member_once() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "zset-max-listpack-entries", "16"]);
+    let mut args: Vec<String> = vec!["ZADD".into(), "z".into()];
+    for i in 0..3000 {
+        args.push(format!("{}", i % 17));
+        args.push(format!("m{i}"));
+    }
+    let refs: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    assert_eq!(q::<i64>(&mut c, &refs), 3000);
+    let mut seen = std::collections::HashMap::new();
+    let mut cursor = "0".to_string();
+    let mut extra = 0;
+    loop {
+        let (next, items): (String, Vec<String>) =
+            q(&mut c, &["ZSCAN", "z", &cursor, "COUNT", "50"]);
+        for pair in items.chunks(2) {
+            *seen.entry(pair[0].clone()).or_insert(0) += 1;
+            if let Some(i) = pair[0].strip_prefix('m') {
+                let i: usize = i.parse().unwrap();
+                assert_eq!(pair[1], format!("{}", i % 17));
+            }
+        }
+        // Members added during the scan do not disturb it.
+        let m = format!("extra{extra}");
+        let _: i64 = q(&mut c, &["ZADD", "z", "5", &m]);
+        extra += 1;
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+    }
+    for i in 0..3000 {
+        assert_eq!(seen.get(&format!("m{i}")), Some(&1), "m{i}");
+    }
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]), "skiplist");
+    // Removing every member deletes the key.
+    assert_eq!(q::<i64>(&mut c, &["ZREMRANGEBYRANK", "z", "0", "-1"]), 3000 + extra);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "z"]), 0);
+    assert_eq!(q_err(&mut c, &["ZSCAN", "z", "abc"]), "ERR invalid cursor");
+}
+
+#[test]
+fn big_set_ranks_and_ranges() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let mut args: Vec<String> = vec!["ZADD".into(), "z".into()];
+    for i in 0..5000 {
+        args.push(format!("{i}"));
+        args.push(format!("m{i:05}"));
+    }
+    let refs: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+    assert_eq!(q::<i64>(&mut c, &refs), 5000);
+    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]), "skiplist");
+    for i in [0, 1, 2499, 4998, 4999] {
+        let m = format!("m{i:05}");
+        assert_eq!(q::<i64>(&mut c, &["ZRANK", "z", &m]), i);
+        assert_eq!(q::<i64>(&mut c, &["ZREVRANK", "z", &m]), 4999 - i);
+    }
+    let r: Vec<String> = q(&mut c, &["ZRANGE", "z", "1000", "1002"]);
+    assert_eq!(r, vec!["m01000", "m01001", "m01002"]);
+    let r: Vec<String> = q(&mut c, &["ZRANGE", "z", "(1000", "2000", "BYSCORE", "LIMIT", "5", "2"]);
+    assert_eq!(r, vec!["m01006", "m01007"]);
+    assert_eq!(q::<i64>(&mut c, &["ZCOUNT", "z", "100", "(200"]), 100);
+    assert_eq!(q::<i64>(&mut c, &["ZREMRANGEBYSCORE", "z", "100", "(200"]), 100);
+    assert_eq!(q::<i64>(&mut c, &["ZCARD", "z"]), 4900);
+    assert_eq!(q::<i64>(&mut c, &["ZRANK", "z", "m00200"]), 100);
+    let popped: Vec<String> = q(&mut c, &["ZPOPMAX", "z", "2"]);
+    assert_eq!(popped, vec!["m04999", "4999", "m04998", "4998"]);
 }

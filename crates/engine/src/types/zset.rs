@@ -2357,6 +2357,54 @@ mod tests {
     }
 
     #[test]
+    fn keyspace_hits_and_misses_as_redis() {
+        let mut k = Kit::new();
+        k.run(&["ZADD", "a", "1", "x"]);
+        let stats = |k: &Kit| {
+            (
+                k.engine.stats.keyspace_hits.get(),
+                k.engine.stats.keyspace_misses.get(),
+            )
+        };
+        let base = stats(&k);
+        let delta = |k: &Kit| {
+            let (h, m) = stats(k);
+            (h - base.0, m - base.1)
+        };
+        k.run(&["ZUNIONSTORE", "d", "2", "a", "nokey"]);
+        assert_eq!(delta(&k), (1, 1));
+        k.run(&["ZRANGESTORE", "d2", "nokey", "0", "-1"]);
+        k.run(&["ZRANGESTORE", "d2", "a", "0", "-1"]);
+        assert_eq!(delta(&k), (2, 2));
+        // Writes that look keys up for writing count nothing.
+        k.run(&["ZADD", "a", "2", "y"]);
+        k.run(&["ZPOPMIN", "a"]);
+        k.run(&["ZREM", "a", "zz"]);
+        k.run(&["ZMPOP", "2", "nokey", "a", "MIN"]);
+        assert_eq!(delta(&k), (2, 2));
+        k.run(&["ZUNION", "2", "a", "nokey"]);
+        k.run(&["ZINTERCARD", "1", "nokey"]);
+        assert_eq!(delta(&k), (2, 5));
+    }
+
+    #[test]
+    fn long_members_in_a_skiplist() {
+        let mut z = BigZSet::new();
+        let long = |i: u32| format!("a-member-longer-than-twenty-two-bytes-{i}").into_bytes();
+        for i in 0..300 {
+            z.insert_new(&long(i), f64::from(i % 7));
+        }
+        z.check();
+        let before = z.heap_size();
+        for i in 0..150 {
+            assert!(z.remove(&long(i)).is_some());
+        }
+        z.check();
+        assert!(z.heap_size() < before);
+        assert_eq!(z.score(&long(200)), Some(f64::from(200 % 7)));
+    }
+
+    #[test]
     fn range_parsing() {
         assert_eq!(score_bound(b"(1.5"), Some((1.5, true)));
         assert_eq!(score_bound(b""), Some((0.0, false)));

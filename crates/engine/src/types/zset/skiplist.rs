@@ -102,6 +102,9 @@ struct Arena {
     used: u32,
     /// Head of the free list (linked through `next0`), `NIL` when empty.
     free: u32,
+    /// Heap bytes the nodes own besides the chunks (long members, higher levels), kept up to
+    /// date so that [`Arena::heap_size`] is O(chunks).
+    extra: usize,
 }
 
 impl Arena {
@@ -110,11 +113,28 @@ impl Arena {
             chunks: Vec::new(),
             used: 0,
             free: NIL,
+            extra: 0,
         };
         // The header.
         let h = a.alloc();
-        a.get_mut(h).upper = vec![Link::default(); MAX_LEVEL - 1].into_boxed_slice();
+        a.set_levels(h, MAX_LEVEL);
         a
+    }
+
+    /// Sets node `i`'s member.
+    fn set_member(&mut self, i: u32, member: &[u8]) {
+        let m = SmallBytes::new(member);
+        self.extra += m.heap_size();
+        let old = std::mem::replace(&mut self.get_mut(i).member, m);
+        self.extra -= old.heap_size();
+    }
+
+    /// Gives node `i` `level` levels (all unlinked).
+    fn set_levels(&mut self, i: u32, level: usize) {
+        let upper = vec![Link::default(); level.saturating_sub(1)].into_boxed_slice();
+        self.extra += upper.len() * std::mem::size_of::<Link>();
+        let old = std::mem::replace(&mut self.get_mut(i).upper, upper);
+        self.extra -= old.len() * std::mem::size_of::<Link>();
     }
 
     #[inline]
@@ -151,21 +171,17 @@ impl Arena {
     /// Gives node `i` back (its member and levels are freed now).
     fn release(&mut self, i: u32) {
         let free = self.free;
+        let old = std::mem::take(self.get_mut(i));
+        self.extra -= old.member.heap_size() + old.upper.len() * std::mem::size_of::<Link>();
         let n = self.get_mut(i);
-        *n = Node::default();
         n.next0 = free;
         self.free = i;
     }
 
     fn heap_size(&self) -> usize {
-        let mut bytes = self.chunks.capacity() * std::mem::size_of::<Box<[Node]>>();
-        for ch in &self.chunks {
-            bytes += ch.len() * std::mem::size_of::<Node>();
-            for n in ch.iter() {
-                bytes += n.member.heap_size() + n.upper.len() * std::mem::size_of::<Link>();
-            }
-        }
-        bytes
+        self.chunks.capacity() * std::mem::size_of::<Box<[Node]>>()
+            + self.chunks.iter().map(|c| c.len()).sum::<usize>() * std::mem::size_of::<Node>()
+            + self.extra
     }
 }
 
@@ -490,11 +506,8 @@ impl BigZSet {
     /// Adds `member`, known to be absent, with `score` (not NaN).
     pub fn insert_new(&mut self, member: &[u8], score: f64) -> NodeId {
         let x = self.arena.alloc();
-        {
-            let n = self.arena.get_mut(x);
-            n.member = SmallBytes::new(member);
-            n.score = score;
-        }
+        self.arena.set_member(x, member);
+        self.arena.get_mut(x).score = score;
         self.link(x, random_level());
         let arena = &self.arena;
         self.map.insert_unique_by(member_hash(member), x, |&y| {
@@ -529,7 +542,7 @@ impl BigZSet {
             }
             self.level = level;
         }
-        self.arena.get_mut(x).upper = vec![Link::default(); level - 1].into_boxed_slice();
+        self.arena.set_levels(x, level);
         for i in 0..level {
             let u = update[i];
             self.set_fwd(x, i, self.fwd(u, i));
@@ -909,6 +922,13 @@ impl BigZSet {
         }
         assert_eq!(n, self.len);
         assert_eq!(self.map.len(), self.len);
+        let extra: usize = (0..self.arena.used)
+            .map(|i| {
+                let n = self.arena.get(i);
+                n.member.heap_size() + n.upper.len() * std::mem::size_of::<Link>()
+            })
+            .sum();
+        assert_eq!(extra, self.arena.extra, "heap accounting");
         assert_eq!(self.tail, prev);
         // Spans: at every level, the span is the level-0 distance to the next node.
         let ranks: std::collections::HashMap<u32, usize> = {
