@@ -736,7 +736,10 @@ fn command_docs_fields() {
 fn zscan_big_returns_every_member_once() {
     let s = Server::start(&[]);
     let mut c = s.conn();
-    let _: () = q(&mut c, &["CONFIG", "SET", "zset-max-listpack-entries", "16"]);
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "zset-max-listpack-entries", "16"],
+    );
     let mut args: Vec<String> = vec!["ZADD".into(), "z".into()];
     for i in 0..3000 {
         args.push(format!("{}", i % 17));
@@ -769,9 +772,15 @@ fn zscan_big_returns_every_member_once() {
     for i in 0..3000 {
         assert_eq!(seen.get(&format!("m{i}")), Some(&1), "m{i}");
     }
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]), "skiplist");
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]),
+        "skiplist"
+    );
     // Removing every member deletes the key.
-    assert_eq!(q::<i64>(&mut c, &["ZREMRANGEBYRANK", "z", "0", "-1"]), 3000 + extra);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZREMRANGEBYRANK", "z", "0", "-1"]),
+        3000 + extra
+    );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "z"]), 0);
     assert_eq!(q_err(&mut c, &["ZSCAN", "z", "abc"]), "ERR invalid cursor");
 }
@@ -787,7 +796,10 @@ fn big_set_ranks_and_ranges() {
     }
     let refs: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
     assert_eq!(q::<i64>(&mut c, &refs), 5000);
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]), "skiplist");
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "z"]),
+        "skiplist"
+    );
     for i in [0, 1, 2499, 4998, 4999] {
         let m = format!("m{i:05}");
         assert_eq!(q::<i64>(&mut c, &["ZRANK", "z", &m]), i);
@@ -795,10 +807,16 @@ fn big_set_ranks_and_ranges() {
     }
     let r: Vec<String> = q(&mut c, &["ZRANGE", "z", "1000", "1002"]);
     assert_eq!(r, vec!["m01000", "m01001", "m01002"]);
-    let r: Vec<String> = q(&mut c, &["ZRANGE", "z", "(1000", "2000", "BYSCORE", "LIMIT", "5", "2"]);
+    let r: Vec<String> = q(
+        &mut c,
+        &["ZRANGE", "z", "(1000", "2000", "BYSCORE", "LIMIT", "5", "2"],
+    );
     assert_eq!(r, vec!["m01006", "m01007"]);
     assert_eq!(q::<i64>(&mut c, &["ZCOUNT", "z", "100", "(200"]), 100);
-    assert_eq!(q::<i64>(&mut c, &["ZREMRANGEBYSCORE", "z", "100", "(200"]), 100);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZREMRANGEBYSCORE", "z", "100", "(200"]),
+        100
+    );
     assert_eq!(q::<i64>(&mut c, &["ZCARD", "z"]), 4900);
     assert_eq!(q::<i64>(&mut c, &["ZRANK", "z", "m00200"]), 100);
     let popped: Vec<String> = q(&mut c, &["ZPOPMAX", "z", "2"]);
