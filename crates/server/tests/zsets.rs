@@ -7,9 +7,18 @@ mod common;
 
 use common::{compare, q, q_err, Server};
 
+/// Runs `script` as is (small sets are listpacks) and again with every sorted set a skiplist
+/// from its first member (`zset-max-listpack-entries 0`).
+fn both(script: &[&str]) {
+    compare(script);
+    let mut big = vec!["CONFIG SET zset-max-listpack-entries 0"];
+    big.extend_from_slice(script);
+    compare(&big);
+}
+
 #[test]
 fn zadd_options_and_errors() {
-    compare(&[
+    both(&[
         "ZADD z 1 a 2 b 3 c",
         "ZADD z 1 a",
         "ZADD z CH 5 a 2 b 9 d",
@@ -86,7 +95,7 @@ fn zadd_options_and_errors() {
 
 #[test]
 fn zscore_zmscore_zrank_zrem() {
-    compare(&[
+    both(&[
         "ZADD z 1 a 2 b 3 c 1.5 d 1e20 e -2.5e-10 f",
         "ZSCORE z a",
         "ZSCORE z d",
@@ -293,7 +302,7 @@ fn lex_skiplist() {
 
 #[test]
 fn zrange_option_errors() {
-    compare(&[
+    both(&[
         "ZADD z 1 a 2 b 3 c",
         "ZRANGE z 0 -1 LIMIT 0 1",
         "ZRANGE z a b BYLEX WITHSCORES",
@@ -372,7 +381,7 @@ fn zremrange_both_encodings() {
 
 #[test]
 fn set_operations() {
-    compare(&[
+    both(&[
         "ZADD a 1 x 2 y 3 z",
         "ZADD b 10 y 20 z 30 w",
         "ZADD c 100 z",
@@ -427,7 +436,7 @@ fn set_operations() {
 
 #[test]
 fn set_operation_errors() {
-    compare(&[
+    both(&[
         "ZADD a 1 x 2 y",
         "SET s x",
         "ZUNION 0 a",
@@ -507,7 +516,7 @@ fn set_operations_big() {
 
 #[test]
 fn pops() {
-    compare(&[
+    both(&[
         "ZADD z 1 a 2 b 3 c 4 d 5 e",
         "ZPOPMIN z",
         "ZPOPMAX z",
@@ -563,7 +572,7 @@ fn pops() {
 
 #[test]
 fn zrandmember_deterministic_cases() {
-    compare(&[
+    both(&[
         "ZADD z 1 a 2 b 3 c",
         "ZRANDMEMBER nokey",
         "ZRANDMEMBER nokey 5",
@@ -821,4 +830,48 @@ fn big_set_ranks_and_ranges() {
     assert_eq!(q::<i64>(&mut c, &["ZRANK", "z", "m00200"]), 100);
     let popped: Vec<String> = q(&mut c, &["ZPOPMAX", "z", "2"]);
     assert_eq!(popped, vec!["m04999", "4999", "m04998", "4998"]);
+}
+
+#[test]
+fn score_edge_cases() {
+    both(&[
+        "ZADD z Infinity a -INF b +inf c",
+        "ZADD z 1e309 d",
+        "ZADD z -1e309 d",
+        "ZADD z 1e-400 d",
+        "ZADD z 4.9e-324 d",
+        "ZADD z 0x1p3 e",
+        "ZADD z \" 1\" f",
+        "ZADD z \"1 \" f",
+        "ZADD z 1. g .5 h -.5 i",
+        "ZADD z 1e308 j",
+        "ZINCRBY z 1e308 j",
+        "ZINCRBY z 1e308 j",
+        "ZADD z INCR -inf c",
+        "ZINCRBY z -inf a",
+        "ZRANGE z 0 -1 WITHSCORES",
+        "ZRANGEBYSCORE z (inf +inf",
+        "ZRANGEBYSCORE z inf +inf",
+        "ZRANGEBYSCORE z -inf (-inf",
+        "ZCOUNT z (-inf (+inf",
+        "ZCOUNT z -inf +inf",
+        "ZRANGE z 0 -1 BYSCORE WITHSCORES",
+        "ZRANGE z (0 5 BYSCORE LIMIT 1 -5 WITHSCORES",
+        "ZREMRANGEBYSCORE z (5 (5",
+        "ZREMRANGEBYSCORE z 5 5",
+        "ZADD w 0 x 1 y",
+        "ZUNION 2 z w WEIGHTS 0 inf WITHSCORES",
+        "ZINTER 2 z z WEIGHTS inf -inf WITHSCORES",
+        "ZUNIONSTORE u 2 z w WEIGHTS inf 0 AGGREGATE MIN",
+        "ZRANGE u 0 -1 WITHSCORES",
+        "ZRANGESTORE r z -inf +inf BYSCORE LIMIT -1 5",
+        "EXISTS r",
+        "ZRANGESTORE r z +inf -inf BYSCORE REV LIMIT 1 2",
+        "ZRANGE r 0 -1 WITHSCORES",
+        "ZADD neg -0 a 0 b -0.0 c",
+        "ZRANGE neg 0 -1 WITHSCORES",
+        "ZSCORE neg a",
+        "ZRANGEBYSCORE neg -0 0 WITHSCORES",
+        "ZRANGEBYSCORE neg (-0 0",
+    ]);
 }
