@@ -6,8 +6,8 @@
 //! - Nodes live in an arena of fixed chunks ([`Arena`]) and link to each other by `u32` node
 //!   numbers; node 0 is the header (it owns the top of every level) and also stands for "none"
 //!   in links, since no node links to the header. Chunks never move once allocated, so growing
-//!   never copies nodes (no latency spike at a million members); they start small (64 nodes)
-//!   and double up to 8192 nodes. Freed nodes go on a free list and are reused; chunks are not
+//!   never copies nodes (no latency spike at a million members); they start small (8 nodes,
+//!   the header and 7 members) and double up to 8192 nodes. Freed nodes go on a free list and are reused; chunks are not
 //!   given back until the set is dropped.
 //! - A node holds its member (inline up to 22 bytes), its score, its level-0 forward and backward
 //!   links, and its higher levels (`upper`, with spans) in a box that is empty for the 3/4 of
@@ -16,7 +16,8 @@
 //!   and the map hashes and compares them through the arena.
 //!
 //! Per member: 56 bytes of node, about 8 bytes of map, about 3 bytes of upper levels on average,
-//! plus the member itself when longer than 22 bytes (Redis 7.0: about 100 to 120 bytes).
+//! plus the member itself when longer than 22 bytes. Measured with 10 sets of 100k members of
+//! about 12 bytes: 72 bytes allocated per member (Redis 7.0: 112), 88 bytes of RSS (Redis: 112).
 //!
 //! The algorithms are Redis's (`t_zset.c`): insertion and deletion with an `update` path per
 //! level, scores updated in place when the order is kept, rank searches, first/last node of a
@@ -33,10 +34,13 @@ use crate::small::SmallBytes;
 pub const MAX_LEVEL: usize = 32;
 /// The header's number, which also means "no node".
 const NIL: u32 = 0;
-/// Nodes in the first chunk; each next chunk doubles, up to [`CHUNK_MAX`].
-const CHUNK_FIRST: usize = 64;
+/// Nodes in the first chunk (the header and 7 members); the second has as many, and each next
+/// one doubles, up to [`CHUNK_MAX`].
+const CHUNK_FIRST: usize = 8;
+/// Chunks that double (after the first).
+const CHUNK_DOUBLINGS: usize = 10;
 /// Nodes in each chunk past the seventh.
-const CHUNK_MAX: usize = CHUNK_FIRST << 7;
+const CHUNK_MAX: usize = CHUNK_FIRST << CHUNK_DOUBLINGS;
 
 /// One higher-level link: the next node at that level and how many level-0 steps it skips.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -81,7 +85,7 @@ fn locate(i: u32) -> (usize, usize) {
         (c, i - (CHUNK_FIRST << (c - 1)))
     } else {
         let j = i - CHUNK_MAX;
-        (8 + j / CHUNK_MAX, j % CHUNK_MAX)
+        (CHUNK_DOUBLINGS + 1 + j / CHUNK_MAX, j % CHUNK_MAX)
     }
 }
 
@@ -89,7 +93,7 @@ fn locate(i: u32) -> (usize, usize) {
 fn chunk_len(c: usize) -> usize {
     match c {
         0 => CHUNK_FIRST,
-        1..=7 => CHUNK_FIRST << (c - 1),
+        c if c <= CHUNK_DOUBLINGS => CHUNK_FIRST << (c - 1),
         _ => CHUNK_MAX,
     }
 }
@@ -967,14 +971,14 @@ mod tests {
     #[test]
     fn locate_covers_every_number_once() {
         let mut seen = std::collections::HashSet::new();
-        let mut sizes = [0usize; 12];
+        let mut sizes = [0usize; 16];
         for i in 0..(CHUNK_MAX * 3) as u32 {
             let (c, s) = locate(i);
             assert!(s < chunk_len(c), "{i}");
             assert!(seen.insert((c, s)));
             sizes[c] += 1;
         }
-        for (c, &n) in sizes.iter().enumerate().take(10) {
+        for (c, &n) in sizes.iter().enumerate().take(CHUNK_DOUBLINGS + 3) {
             assert_eq!(n, chunk_len(c), "chunk {c}");
         }
     }
