@@ -79,24 +79,79 @@ pub const RANDMEMBER_MAX_REPEAT: u64 = 1 << 24;
 /// Redis's `ZRANDMEMBER_SUB_STRATEGY_MUL`.
 const RANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 
-/// Keys of ZUNION/ZINTER/ZDIFF/ZINTERCARD/ZMPOP: `numkeys` at 1, the keys after it.
+/// Keys of ZUNION/ZINTER/ZDIFF/ZINTERCARD: `numkeys` at 1, the keys after it.
 fn numkeys_at_1(args: &[&[u8]]) -> Vec<usize> {
     numkeys_keys(args, 1)
 }
 
 /// Keys of ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE: the destination, then `numkeys` at 2 and the
-/// keys after it.
+/// keys after it (none at all when `numkeys` is invalid, as Redis's
+/// `zunionInterDiffStoreGetKeys`).
 fn dst_and_numkeys_at_2(args: &[&[u8]]) -> Vec<usize> {
+    let keys = numkeys_keys(args, 2);
+    if keys.is_empty() {
+        return keys;
+    }
     let mut v = vec![1];
-    v.extend(numkeys_keys(args, 2));
+    v.extend(keys);
     v
 }
 
-/// The positions of the `numkeys` keys after argument `at` (as many as there are).
+/// Keys of ZMPOP: `numkeys` (an exact integer) at 1 and that many arguments after it, none if
+/// there are fewer (Redis's key-spec search, which takes MIN/MAX for a key when `numkeys` says
+/// so; the handler never reads it as one).
+fn zmpop_keys(args: &[&[u8]]) -> Vec<usize> {
+    let n = args.get(1).and_then(|a| parse_i64(a)).unwrap_or(0);
+    match usize::try_from(n) {
+        Ok(n) if n >= 1 && n <= args.len().saturating_sub(2) => (2..2 + n).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// C's `atoi` (leading blanks, a sign, then digits up to the first non-digit; 0 when there are
+/// none), with out-of-range values as 0.
+fn atoi(a: &[u8]) -> i64 {
+    let mut it = a
+        .iter()
+        .skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .peekable();
+    let neg = match it.peek() {
+        Some(b'-') => {
+            it.next();
+            true
+        }
+        Some(b'+') => {
+            it.next();
+            false
+        }
+        _ => false,
+    };
+    let mut v: i64 = 0;
+    for &b in it.take_while(|b| b.is_ascii_digit()) {
+        v = match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(b - b'0')))
+        {
+            Some(v) if v <= i64::from(i32::MAX) => v,
+            _ => return 0,
+        };
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The positions of the `numkeys` keys after argument `at`, read as Redis's
+/// `zunionInterDiffGetKeys` does (`atoi`; none when out of range).
 fn numkeys_keys(args: &[&[u8]], at: usize) -> Vec<usize> {
-    let n = args.get(at).and_then(|a| parse_i64(a)).unwrap_or(0).max(0) as u64;
-    let avail = args.len().saturating_sub(at + 1) as u64;
-    (at + 1..at + 1 + n.min(avail) as usize).collect()
+    let n = args.get(at).map_or(0, |a| atoi(a));
+    let avail = args.len().saturating_sub(at + 1) as i64;
+    if n < 1 || n > avail {
+        return Vec::new();
+    }
+    (at + 1..at + 1 + n as usize).collect()
 }
 
 const NUMKEYS_1: &[KeySpecDef] = &[KeySpecDef {
@@ -242,7 +297,7 @@ pub static COMMANDS: &[CommandDef] = &[
     def("zpopmax", -2, "write fast", keys(1, 1, 1), "@write @sortedset", "sorted-set", "Remove and return members with the highest scores in a sorted set", "5.0.0", zpopmax)
         .key_flags("RW access delete")
         .complexity(POP_COMPLEXITY),
-    def("zmpop", -4, "write", KeySpec::Custom(numkeys_at_1), "@write @sortedset", "sorted-set", "Remove and return members with scores in a sorted set", "7.0.0", zmpop)
+    def("zmpop", -4, "write", KeySpec::Custom(zmpop_keys), "@write @sortedset", "sorted-set", "Remove and return members with scores in a sorted set", "7.0.0", zmpop)
         .key_specs(ZMPOP_KEYS)
         .complexity(MPOP_COMPLEXITY),
     def("zrandmember", -2, "readonly", keys(1, 1, 1), "@read @sortedset", "sorted-set", "Get one or multiple random elements from a sorted set", "6.2.0", zrandmember)
@@ -1201,8 +1256,10 @@ pub fn pop_first(
                         items.push((all.member(r).to_vec(), all.score(r)));
                     }
                 }
-                let start = if max { len_before - n } else { 0 };
-                listpack::delete_ranks(lp, start, n);
+                if n > 0 {
+                    let start = if max { len_before - n } else { 0 };
+                    listpack::delete_ranks(lp, start, n);
+                }
             }
             Value::ZSet(z) => {
                 for _ in 0..n {

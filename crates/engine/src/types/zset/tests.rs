@@ -181,6 +181,40 @@ fn long_members_in_a_skiplist() {
 }
 
 #[test]
+fn key_functions_follow_redis_getkeys() {
+    let w = |s: &str| {
+        s.split(' ')
+            .map(|x| x.as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let keys = |f: fn(&[&[u8]]) -> Vec<usize>, line: &str| {
+        let words = w(line);
+        let refs: Vec<&[u8]> = words.iter().map(|x| x.as_slice()).collect();
+        f(&refs)
+    };
+    assert_eq!(keys(numkeys_at_1, "zunion 2 a b WEIGHTS 1 2"), vec![2, 3]);
+    assert_eq!(keys(numkeys_at_1, "zunion 2x a b"), vec![2, 3]);
+    assert_eq!(keys(numkeys_at_1, "zunion 5 a"), Vec::<usize>::new());
+    assert_eq!(keys(numkeys_at_1, "zunion 0 a"), Vec::<usize>::new());
+    assert_eq!(keys(numkeys_at_1, "zunion -1 a"), Vec::<usize>::new());
+    assert_eq!(
+        keys(numkeys_at_1, "zunion 99999999999 a"),
+        Vec::<usize>::new()
+    );
+    assert_eq!(keys(dst_and_numkeys_at_2, "zunionstore d 1 a"), vec![1, 3]);
+    assert_eq!(
+        keys(dst_and_numkeys_at_2, "zunionstore d 5 a"),
+        Vec::<usize>::new()
+    );
+    assert_eq!(keys(zmpop_keys, "zmpop 3 a b MIN"), vec![2, 3, 4]);
+    assert_eq!(keys(zmpop_keys, "zmpop 2x a b MIN"), Vec::<usize>::new());
+    assert_eq!(keys(zmpop_keys, "zmpop 1 a MIN COUNT 2"), vec![2]);
+    assert_eq!(atoi(b"  -12ab"), -12);
+    assert_eq!(atoi(b"+7"), 7);
+    assert_eq!(atoi(b"x"), 0);
+}
+
+#[test]
 fn range_parsing() {
     assert_eq!(score_bound(b"(1.5"), Some((1.5, true)));
     assert_eq!(score_bound(b""), Some((0.0, false)));
