@@ -4,14 +4,17 @@
 #   scripts/bench.sh              throughput: redis-benchmark SET, GET, INCR, MSET with random keys,
 #                                 50 clients, pipeline 1 and 16; per server: requests/s, p99 latency
 #                                 and server CPU time (utime+stime from /proc) per request.
-#   scripts/bench.sh memory       memory: loads KEYS keys `SET key:<n> <16-byte value>` into each
-#                                 server and reports RSS growth and bytes per key.
+#   scripts/bench.sh memory       memory: loads each dataset of DATASETS (default "strings": KEYS keys
+#                                 `SET key:<n> <16-byte value>`; also strings20, strings20ttl, hashes,
+#                                 zsets, see gen below) into each server and reports RSS growth and
+#                                 bytes per key.
 #
 # Each server runs alone (one at a time), pinned to core SERVER_CPU with taskset; Flint runs with
 # --threads 1. redis-benchmark is pinned to core CLIENT_CPU.
 #
 # Environment: N (requests per test, default 200000), CLIENTS (50), PIPELINES ("1 16"),
-# TESTS ("set get incr mset"), KEYS (memory mode, default 1000000), SERVER_CPU (0), CLIENT_CPU (1),
+# TESTS ("set get incr mset"; also e.g. "lpush rpop sadd spop hset zadd lrange_100"), KEYS and
+# COLLECTIONS (memory mode: string keys, default 1000000; hashes/zsets, default 100000), DATASETS, SERVER_CPU (0), CLIENT_CPU (1),
 # REDIS_PORT (16379), FLINT_PORT (16380), FLINT_BIN (default: target/release/flint-server, built
 # here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
 set -euo pipefail
@@ -23,6 +26,8 @@ CLIENTS=${CLIENTS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
 TESTS=${TESTS:-"set get incr mset"}
 KEYS=${KEYS:-1000000}
+COLLECTIONS=${COLLECTIONS:-100000}
+DATASETS=${DATASETS:-"strings"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_PORT=${REDIS_PORT:-16379}
@@ -159,49 +164,86 @@ throughput() {
     done
 }
 
+# gen DATASET COUNT: the RESP commands that load one memory dataset, on stdout.
+#   strings      COUNT x SET key:<n> <16-byte value>                  (issue 2's figure)
+#   strings20    COUNT x SET key:<10 digits> value-<10 digits>        (issue 4's figure)
+#   strings20ttl the same with EX 100000 on each key
+#   hashes       COUNT x HSET h:<n> with 10 fields f0..f9, 10-byte values
+#   zsets        COUNT x ZADD z:<n> with 10 members m0:<n>..m9:<n>, integer and fractional scores
+gen() {
+    awk -v n="$2" -v set="$1" '
+    function cmd(argc, a,    i, out) {
+        out = "*" argc "\r\n"
+        for (i = 1; i <= argc; i++) out = out "$" length(a[i]) "\r\n" a[i] "\r\n"
+        printf "%s", out
+    }
+    BEGIN {
+        for (i = 0; i < n; i++) {
+            delete a
+            if (set == "strings") {
+                a[1] = "SET"; a[2] = "key:" i; a[3] = sprintf("v%015d", i); cmd(3, a)
+            } else if (set == "strings20" || set == "strings20ttl") {
+                a[1] = "SET"; a[2] = sprintf("key:%010d", i); a[3] = sprintf("value-%010d", i)
+                if (set == "strings20ttl") { a[4] = "EX"; a[5] = "100000"; cmd(5, a) } else cmd(3, a)
+            } else if (set == "hashes") {
+                a[1] = "HSET"; a[2] = "h:" i
+                for (j = 0; j < 10; j++) { a[3 + 2 * j] = "f" j; a[4 + 2 * j] = sprintf("v%09d", i + j) }
+                cmd(22, a)
+            } else if (set == "zsets") {
+                a[1] = "ZADD"; a[2] = "z:" i
+                for (j = 0; j < 10; j++) {
+                    a[3 + 2 * j] = (j % 2 == 0) ? (i % 1000) + j : sprintf("%.1f", j + 0.5)
+                    a[4 + 2 * j] = "m" j ":" i
+                }
+                cmd(22, a)
+            }
+        }
+    }'
+}
+
 memory() {
-    local load
+    local load set
     load=$(mktemp /tmp/flint-bench-load.XXXXXX)
     TMP_FILES+=("$load")
-    echo "generating $KEYS SET commands..." >&2
-    awk -v n="$KEYS" 'BEGIN {
-        for (i = 0; i < n; i++) {
-            k = "key:" i
-            v = sprintf("v%015d", i)
-            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n", length(k), k, v
-        }
-    }' >"$load"
-    declare -A EMPTY FULL USED
-    local s port
-    for s in redis flint; do
-        port=$(port_of "$s")
-        start_server "$s"
-        sleep 0.5
-        EMPTY[$s]=$(rss_kb)
-        redis-cli -p "$port" --pipe <"$load" >&2
-        sleep 1
-        local dbsize
-        dbsize=$(redis-cli -p "$port" dbsize)
-        if [ "$dbsize" != "$KEYS" ]; then
-            echo "$s holds $dbsize keys, expected $KEYS" >&2
-        fi
-        FULL[$s]=$(rss_kb)
-        USED[$s]=$(redis-cli -p "$port" info memory 2>/dev/null | tr -d '\r' |
-            awk -F: '/^used_memory:/ { print $2 }')
-        stop_server
+    for set in $DATASETS; do
+        local count=$KEYS
+        case "$set" in
+        hashes | zsets) count=$COLLECTIONS ;;
+        esac
+        echo "generating $set ($count keys)..." >&2
+        gen "$set" "$count" >"$load"
+        declare -A EMPTY FULL USED
+        local s port
+        for s in redis flint; do
+            port=$(port_of "$s")
+            start_server "$s"
+            sleep 0.5
+            EMPTY[$s]=$(rss_kb)
+            redis-cli -p "$port" --pipe <"$load" >/dev/null
+            sleep 1
+            local dbsize
+            dbsize=$(redis-cli -p "$port" dbsize)
+            if [ "$dbsize" != "$count" ]; then
+                echo "$s holds $dbsize keys, expected $count" >&2
+            fi
+            FULL[$s]=$(rss_kb)
+            USED[$s]=$(redis-cli -p "$port" info memory 2>/dev/null | tr -d '\r' |
+                awk -F: '/^used_memory:/ { print $2 }')
+            stop_server
+        done
+        echo
+        echo "$set: $count keys; RSS from /proc/<pid>/status"
+        printf "%-6s | %10s %10s %10s | %9s | %14s\n" server "empty MiB" "full MiB" "delta MiB" "bytes/key" "used_memory"
+        printf -- '-%.0s' $(seq 72)
+        echo
+        for s in redis flint; do
+            awk -v s="$s" -v e="${EMPTY[$s]}" -v f="${FULL[$s]}" -v k="$count" -v u="${USED[$s]:--}" 'BEGIN {
+                printf "%-6s | %10.1f %10.1f %10.1f | %9.1f | %14s\n", s, e / 1024, f / 1024, (f - e) / 1024, (f - e) * 1024 / k, u
+            }'
+        done
+        awk -v r="$((FULL[redis] - EMPTY[redis]))" -v f="$((FULL[flint] - EMPTY[flint]))" \
+            'BEGIN { if (r > 0) printf "flint / redis bytes per key: %.2f\n", f / r }'
     done
-    echo
-    echo "$KEYS keys, SET key:<n> <16-byte value>; RSS from /proc/<pid>/status"
-    printf "%-6s | %10s %10s %10s | %9s | %14s\n" server "empty MiB" "full MiB" "delta MiB" "bytes/key" "used_memory"
-    printf -- '-%.0s' $(seq 72)
-    echo
-    for s in redis flint; do
-        awk -v s="$s" -v e="${EMPTY[$s]}" -v f="${FULL[$s]}" -v k="$KEYS" -v u="${USED[$s]:--}" 'BEGIN {
-            printf "%-6s | %10.1f %10.1f %10.1f | %9.1f | %14s\n", s, e / 1024, f / 1024, (f - e) / 1024, (f - e) * 1024 / k, u
-        }'
-    done
-    awk -v r="$((FULL[redis] - EMPTY[redis]))" -v f="$((FULL[flint] - EMPTY[flint]))" \
-        'BEGIN { if (r > 0) printf "flint / redis bytes per key: %.2f\n", f / r }'
 }
 
 "$MODE"

@@ -66,8 +66,12 @@ pub struct ClientHandle {
     pub psubs: AtomicUsize,
     /// Shard channels subscribed to (`ssub=`), kept by the pub/sub commands.
     pub ssubs: AtomicUsize,
-    /// Commands queued in MULTI, or -1 outside MULTI (`multi=`), kept by MULTI/EXEC.
+    /// Commands queued in MULTI, or -1 outside MULTI (`multi=`), kept by MULTI/EXEC. The `x`
+    /// flag shows while it is not -1.
     pub multi_len: AtomicI64,
+    /// A key the client WATCHes was touched: its EXEC will fail (Redis's `CLIENT_DIRTY_CAS`,
+    /// the `d` flag). Set by whoever touches the key, cleared by EXEC, DISCARD, UNWATCH, RESET.
+    pub dirty_cas: AtomicBool,
     waker: Waker,
 }
 
@@ -118,9 +122,11 @@ impl ClientHandle {
     /// The `flags=` field of CLIENT LIST: the set flags in Redis's order, or `N` when none.
     pub fn flags_string(&self) -> String {
         let info = self.info.lock();
+        let multi = self.multi_len.load(Ordering::Relaxed) >= 0;
+        let dirty = self.dirty_cas.load(Ordering::Relaxed);
         let s: String = FLAG_ORDER
             .chars()
-            .filter(|&c| info.flags.contains(c))
+            .filter(|&c| info.flags.contains(c) || (c == 'x' && multi) || (c == 'd' && dirty))
             .collect();
         if s.is_empty() {
             "N".into()
@@ -178,6 +184,7 @@ impl Clients {
             psubs: AtomicUsize::new(0),
             ssubs: AtomicUsize::new(0),
             multi_len: AtomicI64::new(-1),
+            dirty_cas: AtomicBool::new(false),
             waker,
         });
         self.map.lock().insert(id, h.clone());

@@ -408,8 +408,163 @@ impl AtomicEncodingLimits {
     }
 }
 
+/// maxmemory-policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// `noeviction`: writes that may add memory fail with OOM past the limit.
+    NoEviction,
+    /// `allkeys-lru`.
+    AllKeysLru,
+    /// `allkeys-lfu`.
+    AllKeysLfu,
+    /// `allkeys-random`.
+    AllKeysRandom,
+    /// `volatile-lru`.
+    VolatileLru,
+    /// `volatile-lfu`.
+    VolatileLfu,
+    /// `volatile-random`.
+    VolatileRandom,
+    /// `volatile-ttl`.
+    VolatileTtl,
+}
+
+impl Policy {
+    fn from_name(name: &str) -> Policy {
+        match name {
+            "allkeys-lru" => Policy::AllKeysLru,
+            "allkeys-lfu" => Policy::AllKeysLfu,
+            "allkeys-random" => Policy::AllKeysRandom,
+            "volatile-lru" => Policy::VolatileLru,
+            "volatile-lfu" => Policy::VolatileLfu,
+            "volatile-random" => Policy::VolatileRandom,
+            "volatile-ttl" => Policy::VolatileTtl,
+            _ => Policy::NoEviction,
+        }
+    }
+
+    fn from_u8(n: u8) -> Policy {
+        [
+            Policy::NoEviction,
+            Policy::AllKeysLru,
+            Policy::AllKeysLfu,
+            Policy::AllKeysRandom,
+            Policy::VolatileLru,
+            Policy::VolatileLfu,
+            Policy::VolatileRandom,
+            Policy::VolatileTtl,
+        ]
+        .get(n as usize)
+        .copied()
+        .unwrap_or(Policy::NoEviction)
+    }
+
+    /// Whether keys keep an LFU counter (rather than an LRU clock) in their access field.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
+    }
+
+    /// Whether only keys with a TTL may be evicted.
+    pub fn is_volatile(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+}
+
+/// The memory settings, as plain numbers (see [`Config::memory`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: u64,
+    /// `maxmemory-policy`.
+    pub policy: Policy,
+    /// `maxmemory-samples`.
+    pub samples: usize,
+    /// `maxmemory-eviction-tenacity` (0..=100).
+    pub tenacity: u32,
+    /// `lfu-log-factor`.
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time` in minutes.
+    pub lfu_decay_time: u32,
+    /// `default-ttl` in seconds (0: off).
+    pub default_ttl: u64,
+}
+
+impl MemoryLimits {
+    fn from_values(v: &BTreeMap<&'static str, String>) -> Self {
+        let int = |name: &str| v.get(name).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        MemoryLimits {
+            maxmemory: v
+                .get("maxmemory")
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0),
+            policy: Policy::from_name(v.get("maxmemory-policy").map_or("", |s| s.as_str())),
+            samples: int("maxmemory-samples").max(1) as usize,
+            tenacity: int("maxmemory-eviction-tenacity").clamp(0, 100) as u32,
+            lfu_log_factor: int("lfu-log-factor").clamp(0, u32::MAX as i64) as u32,
+            lfu_decay_time: int("lfu-decay-time").clamp(0, u32::MAX as i64) as u32,
+            default_ttl: int("default-ttl").max(0) as u64,
+        }
+    }
+}
+
+/// [`MemoryLimits`] in atomics, read before every command without a lock.
+struct AtomicMemoryLimits {
+    maxmemory: std::sync::atomic::AtomicU64,
+    /// policy, samples, tenacity, lfu-log-factor, lfu-decay-time, default-ttl.
+    rest: [std::sync::atomic::AtomicU64; 6],
+}
+
+impl AtomicMemoryLimits {
+    fn new(l: MemoryLimits) -> Self {
+        let a = AtomicMemoryLimits {
+            maxmemory: Default::default(),
+            rest: Default::default(),
+        };
+        a.store(l);
+        a
+    }
+
+    fn store(&self, l: MemoryLimits) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let vals = [
+            l.policy as u64,
+            l.samples as u64,
+            l.tenacity as u64,
+            l.lfu_log_factor as u64,
+            l.lfu_decay_time as u64,
+            l.default_ttl,
+        ];
+        for (slot, v) in self.rest.iter().zip(vals) {
+            slot.store(v, Relaxed);
+        }
+        self.maxmemory.store(l.maxmemory, Relaxed);
+    }
+
+    fn load(&self) -> MemoryLimits {
+        use std::sync::atomic::Ordering::Relaxed;
+        let g = |i: usize| self.rest[i].load(Relaxed);
+        MemoryLimits {
+            maxmemory: self.maxmemory.load(Relaxed),
+            policy: Policy::from_u8(g(0) as u8),
+            samples: g(1) as usize,
+            tenacity: g(2) as u32,
+            lfu_log_factor: g(3) as u32,
+            lfu_decay_time: g(4) as u32,
+            default_ttl: g(5),
+        }
+    }
+}
+
 /// The live configuration.
 pub struct Config {
+    /// Memory limits and policy, read before every command without taking a lock.
+    memory: AtomicMemoryLimits,
     /// `slowlog-log-slower-than`, read by every command without taking a lock.
     slowlog_us: std::sync::atomic::AtomicI64,
     /// Collection encoding thresholds, read by every collection write without taking a lock.
@@ -626,6 +781,7 @@ impl Config {
         Config {
             slowlog_us,
             encoding: AtomicEncodingLimits::new(EncodingLimits::from_values(&values)),
+            memory: AtomicMemoryLimits::new(MemoryLimits::from_values(&values)),
             epoch: std::sync::atomic::AtomicU64::new(0),
             values: RwLock::new(values),
             settings: RwLock::new(Arc::new(built)),
@@ -790,6 +946,7 @@ impl Config {
             std::sync::atomic::Ordering::Relaxed,
         );
         self.encoding.store(EncodingLimits::from_values(&values));
+        self.memory.store(MemoryLimits::from_values(&values));
         *self.settings.write() = Arc::new(built);
         self.epoch
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -806,6 +963,35 @@ impl Config {
     #[inline]
     pub fn encoding(&self) -> EncodingLimits {
         self.encoding.load()
+    }
+
+    /// maxmemory and its policy settings, without locking.
+    #[inline]
+    pub fn memory(&self) -> MemoryLimits {
+        self.memory.load()
+    }
+
+    /// Whether the maxmemory policy is an LFU one (keys then carry a frequency counter).
+    #[inline]
+    pub fn lfu_policy(&self) -> bool {
+        Policy::from_u8(self.memory.rest[0].load(std::sync::atomic::Ordering::Relaxed) as u8)
+            .is_lfu()
+    }
+
+    /// `default-ttl` in milliseconds (0: off): one relaxed load per command.
+    #[inline]
+    pub fn default_ttl_ms(&self) -> u64 {
+        self.memory.rest[5]
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_mul(1000)
+    }
+
+    /// `maxmemory` alone (0: no limit): one relaxed load, checked before every command.
+    #[inline]
+    pub fn maxmemory(&self) -> u64 {
+        self.memory
+            .maxmemory
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `slowlog-log-slower-than` in microseconds (negative: off), without locking.
@@ -893,6 +1079,12 @@ mod tests {
         assert_eq!(c.encoding().list_max_listpack_size, -2);
         c.set("hash-max-ziplist-entries", "7", false).unwrap();
         c.set("zset-max-listpack-value", "1kb", false).unwrap();
+        c.set("maxmemory", "2mb", false).unwrap();
+        c.set("maxmemory-policy", "volatile-lfu", false).unwrap();
+        assert_eq!(c.maxmemory(), 2 * 1024 * 1024);
+        assert_eq!(c.memory().policy, Policy::VolatileLfu);
+        assert!(c.memory().policy.is_lfu() && c.memory().policy.is_volatile());
+        assert_eq!(c.memory().samples, 5);
         assert_eq!(c.encoding().hash_max_listpack_entries, 7);
         assert_eq!(c.encoding().zset_max_listpack_value, 1024);
     }

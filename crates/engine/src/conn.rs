@@ -289,7 +289,40 @@ static CLIENT_SUBCOMMANDS: &[CommandDef] = &[
         client_help,
     )
     .complexity("O(1)"),
+    def(
+        "unblock",
+        -3,
+        "admin noscript loading stale",
+        KeySpec::None,
+        "@connection",
+        "connection",
+        "Unblock a client blocked in a blocking command from a different connection",
+        "5.0.0",
+        client_unblock,
+    )
+    .complexity("O(log N) where N is the number of client connections"),
 ];
+
+// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+fn client_unblock(ctx: &mut Ctx<'_>) -> Result<()> {
+    if ctx.args.len() > 4 {
+        return Err(crate::server::subcommand_syntax(ctx));
+    }
+    let mut error = false;
+    if ctx.args.len() == 4 {
+        if ctx.arg_is(3, "error") {
+            error = true;
+        } else if !ctx.arg_is(3, "timeout") {
+            return Err(Error::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    let id = ctx.arg_i64(2)?;
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.engine.unblock_client(id, error));
+    ctx.out.int(i64::from(unblocked));
+    Ok(())
+}
 
 /// The protocol versions HELLO accepts.
 const PROTOCOLS: std::ops::RangeInclusive<i64> = 2..=3;
@@ -458,6 +491,8 @@ fn hello(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // RESET
 fn reset(ctx: &mut Ctx<'_>) -> Result<()> {
+    // Ends MULTI and forgets WATCHed keys (Redis's discardTransaction).
+    ctx.engine.discard_transaction(ctx.sess);
     ctx.sess.db = 0;
     ctx.sess.handle.db.store(0, Ordering::Relaxed);
     ctx.sess.authenticated = ctx.engine.config.settings().requirepass.is_empty();
@@ -948,6 +983,8 @@ fn client_help(ctx: &mut Ctx<'_>) -> Result<()> {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",

@@ -167,12 +167,17 @@ pub struct ShutdownRequest {
 pub struct Engine {
     /// All databases.
     pub keyspace: Keyspace,
+    /// The engine gate: held shared around everything that touches the keyspace, exclusively
+    /// by EXEC (and scripts) so that nothing interleaves with them (see [`crate::gate`]).
+    pub gate: crate::gate::Gate,
     /// The configuration.
     pub config: Config,
     /// The command table.
     pub commands: Table,
     /// Connected clients.
     pub clients: Clients,
+    /// Clients blocked in BLPOP and the like.
+    pub blocking: crate::blocking::Blocking,
     /// Counters.
     pub stats: Stats,
     /// The slow log.
@@ -202,6 +207,14 @@ pub struct Engine {
     /// The largest `used_memory` seen (used_memory_peak).
     pub memory_peak: AtomicU64,
     memory_probe: RwLock<Option<MemoryProbe>>,
+    /// The cheap "bytes allocated" reading eviction uses (see `evict.rs`).
+    pub(crate) used_memory_probe: std::sync::OnceLock<fn() -> u64>,
+    /// Bytes allocated when the server became ready (MEMORY STATS `startup.allocated`).
+    pub startup_memory: AtomicU64,
+    /// Asks the allocator to return free pages to the system (MEMORY PURGE); the server's.
+    pub(crate) purge_hook: std::sync::OnceLock<fn()>,
+    /// Eviction state (the candidate pool).
+    pub(crate) evictor: crate::evict::Evictor,
     monitors: RwLock<Vec<Arc<MonitorSink>>>,
     has_monitors: AtomicBool,
     metrics: Mutex<InstMetrics>,
@@ -235,9 +248,11 @@ impl Engine {
         let run_id = hex40();
         Ok(Engine {
             keyspace: Keyspace::new(dbs),
+            gate: crate::gate::Gate::new(),
             config,
             commands: Table::new()?,
             clients: Clients::default(),
+            blocking: crate::blocking::Blocking::default(),
             stats: Stats::default(),
             slowlog: SlowLog::default(),
             started: Instant::now(),
@@ -253,6 +268,10 @@ impl Engine {
             latency: Mutex::new(BTreeMap::new()),
             memory_peak: AtomicU64::new(0),
             memory_probe: RwLock::new(None),
+            used_memory_probe: std::sync::OnceLock::new(),
+            evictor: Default::default(),
+            startup_memory: AtomicU64::new(0),
+            purge_hook: std::sync::OnceLock::new(),
             monitors: RwLock::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
             metrics: Mutex::new(InstMetrics::default()),
@@ -291,9 +310,12 @@ impl Engine {
     /// `budget` microseconds. Returns how many keys it removed. Called `hz` times a second.
     ///
     /// Each shard is locked only for a bounded step (a few hundred keys with a TTL), so a
-    /// million keys expiring at once never stall a client for more than a step.
+    /// million keys expiring at once never stall a client for more than a step. Each step
+    /// holds the engine gate shared (so it never runs inside an EXEC), blocking this thread
+    /// while an exclusive section runs: call it from a thread of its own.
     pub fn cron(&self, budget_us: u64) -> usize {
         self.sample_metrics();
+        self.evict_cron();
         if !self.active_expire_enabled.load(Ordering::Relaxed) {
             return 0;
         }
@@ -310,15 +332,28 @@ impl Engine {
             // Like Redis: keep working on a shard while over a quarter of what was examined had
             // expired, then move on.
             loop {
-                let step = d.shard(shard).lock().expire_step(now, 256);
+                let hold = self.gate.enter_blocking();
+                let step = {
+                    let mut locked = d.shard(shard).lock();
+                    let step = locked.expire_step(now, 256);
+                    // While the shard is still locked, so that no write to these keys can be
+                    // propagated (or touch watchers) before their deletion is.
+                    let watches = &self.keyspace.watches;
+                    for e in &step.expired {
+                        let key = e.key.as_slice();
+                        if watches.active() {
+                            watches.touch(db, key, self.keyspace.hasher.hash(key), false);
+                        }
+                        if propagating {
+                            self.propagate(db, &[b"DEL", key]);
+                        }
+                    }
+                    step
+                };
+                self.gate.leave(hold);
                 removed_total += step.expired.len();
                 Stats::add(&self.stats.expired_keys, step.expired.len() as u64);
                 Stats::add(&self.stats.expire_checked, step.checked as u64);
-                if propagating {
-                    for e in &step.expired {
-                        self.propagate(db, &[b"DEL", e.key.as_slice()]);
-                    }
-                }
                 let busy = step.checked > 0 && step.expired.len() * 4 > step.checked;
                 for e in step.expired {
                     crate::lazyfree::drop_value(e.value);
@@ -357,6 +392,11 @@ impl Engine {
                 (keys > 0).then_some((i, keys, vol))
             })
             .collect()
+    }
+
+    /// Installs what MEMORY PURGE calls to make the allocator return free pages.
+    pub fn set_purge_hook(&self, hook: fn()) {
+        let _ = self.purge_hook.set(hook);
     }
 
     /// Installs the allocator probe INFO memory reads (the server's allocator is its choice,

@@ -50,6 +50,9 @@ pub enum Error {
     /// `ERR value is out of range, must be positive`
     #[error("ERR value is out of range, must be positive")]
     NotPositive,
+    /// `OOM command not allowed when used memory > 'maxmemory'.`
+    #[error("OOM command not allowed when used memory > 'maxmemory'.")]
+    Oom,
     /// Any other error, already in Redis's words (code included).
     #[error("{0}")]
     Other(Cow<'static, str>),

@@ -4,7 +4,7 @@
 //!
 //! Locking. The dispatcher locks the shards of the keys named by the key spec, in the selected
 //! database only. Three kinds of handler need more, and take it through [`DbView`] so that under
-//! EXEC (which already holds every shard: [`DbView::holds_all`]) they simply use what is held:
+//! EXEC (whose exclusive view may use every shard: [`DbView::holds_all`]) they simply use it:
 //! - COPY ... DB n and MOVE also touch another database: they re-lock the whole set they need in
 //!   one sorted call ([`DbView::lock_pairs`]) before looking at anything;
 //! - KEYS, SCAN, RANDOMKEY and DBSIZE walk a database one shard at a time, so no client waits
@@ -662,6 +662,10 @@ fn flush_generic(ctx: &mut Ctx<'_>, dbs: std::ops::Range<usize>, lazy: bool) -> 
             ctx.db.lock_pairs(&pairs);
         }
     }
+    // While the keys are still there (Redis's signalFlushedDb).
+    for d in dbs.clone() {
+        crate::multi::touch_db(&mut ctx.db, d, None);
+    }
     let mut taken: Vec<Shard> = Vec::new();
     let mut removed = 0;
     for d in dbs {
@@ -722,12 +726,18 @@ fn swapdb(ctx: &mut Ctx<'_>) -> Result<()> {
             let pairs: Vec<(usize, usize)> = (0..SHARDS).flat_map(|s| [(a, s), (b, s)]).collect();
             ctx.db.lock_pairs(&pairs);
         }
+        // WATCHed keys existing in either database are touched (Redis's dbSwapDatabases).
+        crate::multi::touch_db(&mut ctx.db, a, Some(b));
+        crate::multi::touch_db(&mut ctx.db, b, Some(a));
         for s in 0..SHARDS {
             let mut tmp = ctx.db.shard(a, s).take();
             std::mem::swap(ctx.db.shard(b, s), &mut tmp);
             *ctx.db.shard(a, s) = tmp;
         }
         release(&mut ctx.db, in_exec);
+        // Clients blocked on keys of either database may find them now.
+        ctx.db.signal_db(a);
+        ctx.db.signal_db(b);
     }
     ctx.db.dirty += 1;
     ctx.out.ok();
@@ -736,25 +746,17 @@ fn swapdb(ctx: &mut Ctx<'_>) -> Result<()> {
 
 /// Whether `maxmemory-policy` is one of the LFU policies.
 fn lfu_policy(ctx: &Ctx<'_>) -> bool {
-    ctx.engine
-        .config
-        .get("maxmemory-policy")
-        .is_some_and(|p| p.ends_with("-lfu"))
+    ctx.engine.config.lfu_policy()
 }
 
-/// Redis's `LFUDecrAndReturn`: the 8-bit counter in the low bits of `lru`, decremented once per
-/// `lfu-decay-time` minutes elapsed since the 16-bit minute clock in its high bits.
-fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u64) -> u64 {
-    let last = u64::from(lru >> 8) & 0xFFFF;
-    let counter = u64::from(lru & 0xFF);
-    let now = (now_ms / 1000 / 60) & 0xFFFF;
-    let elapsed = if now >= last {
-        now - last
-    } else {
-        0xFFFF - last + now
+/// Redis's `LFUDecrAndReturn` at `now_ms` with `lfu-decay-time` `decay_minutes`.
+fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u32) -> u64 {
+    let lfu = crate::evict::Lfu {
+        now_min: ((now_ms / 60_000) & 0xFFFF) as u32,
+        log_factor: 0,
+        decay_time: decay_minutes,
     };
-    let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
-    counter.saturating_sub(periods)
+    u64::from(lfu.decayed(lru))
 }
 
 /// The live entry's fields an OBJECT subcommand needs, looked up without touching the key.
@@ -781,12 +783,7 @@ fn object_freq(ctx: &mut Ctx<'_>) -> Result<()> {
     if !lfu_policy(ctx) {
         return Err(Error::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let decay = ctx
-        .engine
-        .config
-        .get("lfu-decay-time")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let decay = ctx.engine.config.memory().lfu_decay_time;
     let freq = lfu_counter(lru, ctx.db.now_ms, decay);
     ctx.out.int(freq as i64);
     Ok(())

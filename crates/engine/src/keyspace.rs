@@ -22,6 +22,7 @@
 //! must not be the shard/directory bits, which are equal for every entry of a segment.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::AtomicU32;
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
@@ -131,6 +132,16 @@ pub enum Upsert {
     Replaced(Value),
     /// The key held this value but had expired (it counts as an expiry, then a new key).
     ReplacedExpired(Value),
+}
+
+/// What [`Shard::get_or_insert`] found.
+pub enum GetOrInsert<'a> {
+    /// The key was live.
+    Found(&'a mut Entry),
+    /// The key was absent and now holds the new value.
+    Inserted(&'a mut Entry),
+    /// The key had expired: it now holds the new value (without TTL); here is the old value.
+    ReplacedExpired(&'a mut Entry, Value),
 }
 
 /// Result of removing expired keys from part of a shard.
@@ -337,6 +348,50 @@ impl Shard {
         }
     }
 
+    /// The live entry for `key`, or a new one holding `make()` (with expiry `expire_at`), in one
+    /// probe: read-modify-write commands that create missing keys (INCR, HSET, LPUSH...).
+    #[allow(clippy::too_many_arguments)]
+    pub fn get_or_insert(
+        &mut self,
+        hasher: &KeyHasher,
+        hash: u64,
+        key: &[u8],
+        now_ms: u64,
+        lru: u32,
+        expire_at: u64,
+        make: impl FnOnce() -> Value,
+    ) -> GetOrInsert<'_> {
+        let i = self.seg_for_insert(hasher, hash);
+        let seg = &mut self.segs[i];
+        #[allow(clippy::borrowed_box)]
+        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
+        match seg
+            .table
+            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
+        {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let e = found.into_mut();
+                if !e.is_expired(now_ms) {
+                    return GetOrInsert::Found(e);
+                }
+                count_ttl_change(&mut seg.volatile, &mut self.volatile, true, expire_at != 0);
+                let old = std::mem::replace(&mut e.value, make());
+                e.expire_at = expire_at;
+                e.lru = lru;
+                GetOrInsert::ReplacedExpired(e, old)
+            }
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                if expire_at != 0 {
+                    seg.volatile += 1;
+                    self.volatile += 1;
+                }
+                self.len += 1;
+                let e = slot.insert(Box::new(new_entry(key, make(), expire_at, lru)));
+                GetOrInsert::Inserted(e.into_mut())
+            }
+        }
+    }
+
     /// Sets or clears the TTL of an entry found by `key`, keeping the volatile counts right.
     /// Returns false if the key is absent.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64) -> bool {
@@ -524,6 +579,46 @@ impl Shard {
         }
     }
 
+    /// Passes up to `n` entries to `f` (only keys with a TTL if `volatile_only`), starting at a
+    /// position picked by the random number `r`: eviction's sampling. Consecutive entries of a
+    /// hash table are unrelated keys, so a run of them is as good a sample as scattered ones.
+    pub fn sample(&self, r: u64, n: usize, volatile_only: bool, mut f: impl FnMut(&Entry)) {
+        if n == 0 || self.len == 0 || (volatile_only && self.volatile == 0) {
+            return;
+        }
+        let segs = self.segs.len();
+        let mut si = (r as usize) % segs;
+        let mut got = 0;
+        for _ in 0..segs {
+            let seg = &self.segs[si];
+            si = (si + 1) % segs;
+            let candidates = if volatile_only {
+                seg.volatile as usize
+            } else {
+                seg.table.len()
+            };
+            if candidates == 0 {
+                continue;
+            }
+            let skip = ((r >> 32) as usize) % seg.table.len();
+            for e in seg
+                .table
+                .iter()
+                .skip(skip)
+                .chain(seg.table.iter().take(skip))
+            {
+                if volatile_only && !e.has_expire() {
+                    continue;
+                }
+                f(e);
+                got += 1;
+                if got >= n {
+                    return;
+                }
+            }
+        }
+    }
+
     /// The entry at position `n` (0-based, in storage order), for RANDOMKEY and sampling.
     pub fn nth(&self, mut n: usize) -> Option<&Entry> {
         for seg in &self.segs {
@@ -580,6 +675,11 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// The key hasher shared by every shard.
     pub hasher: KeyHasher,
+    /// Blocked-client registrations per `(db, shard)` (see `crate::blocking`): changed under
+    /// the shard's lock when a client blocks, read under it when a key is created.
+    waiters: Box<[AtomicU32]>,
+    /// Keys WATCHed by clients (MULTI/EXEC); every write through `DbView` touches it.
+    pub watches: crate::multi::Watches,
 }
 
 impl Keyspace {
@@ -588,7 +688,18 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
             hasher: KeyHasher::new(),
+            waiters: (0..databases.max(1) * SHARDS)
+                .map(|_| AtomicU32::new(0))
+                .collect(),
+            watches: crate::multi::Watches::new(),
         }
+    }
+
+    /// How many blocked-client registrations there are on keys of shard `shard` of `db`.
+    #[inline]
+    pub fn waiters(&self, db: usize, shard: usize) -> &AtomicU32 {
+        let i = db * SHARDS + (shard & (SHARDS - 1));
+        &self.waiters[i.min(self.waiters.len() - 1)]
     }
 
     /// Database `i`, if it exists.

@@ -5,11 +5,13 @@
 //!
 //! Layout: `keyspace` (databases, shards, segments), `value` (what a key holds), `ctx` (what a
 //! handler sees, with the locks), `cmd` (the command table and the request path), one module
-//! per command family (`types::string`, `keys`, `expire`, `conn`, `server`), and `config`,
-//! `clients`, `stats` for server state.
+//! per command family (`types::string`, `keys`, `expire`, `conn`, `server`, `multi`), and
+//! `config`, `clients`, `stats` for server state; `gate` lets EXEC run with nothing else
+//! interleaved.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod blocking;
 pub mod clients;
 pub mod clock;
 pub mod cmd;
@@ -19,11 +21,15 @@ pub mod counter;
 pub mod ctx;
 pub mod engine;
 pub mod error;
+pub mod evict;
 pub mod expire;
+pub mod gate;
 pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod lp;
+pub mod memory;
+pub mod multi;
 pub mod segtable;
 pub mod server;
 pub mod session;
@@ -54,5 +60,7 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         keys::COMMANDS,
         expire::COMMANDS,
         server::COMMANDS,
+        memory::COMMANDS,
+        multi::COMMANDS,
     ]
 }

@@ -604,7 +604,11 @@ fn info_clients(e: &Engine, out: &mut String) {
         "tracking_clients",
         Stats::get(&e.stats.tracking_clients),
     );
-    field(out, "clients_in_timeout_table", 0);
+    field(
+        out,
+        "clients_in_timeout_table",
+        e.blocking.in_timeout_table(),
+    );
 }
 
 /// Redis's bytesToHuman: `1023B`, `1.50K`, `2.00M`...
@@ -671,13 +675,17 @@ fn info_memory(e: &Engine, out: &mut String) {
         "used_memory_peak_perc",
         format!("{:.2}%", ratio(used, peak) * 100.0),
     );
-    field(out, "used_memory_overhead", 0);
-    field(out, "used_memory_startup", 0);
-    field(out, "used_memory_dataset", used);
+    let b = crate::memory::breakdown(e);
+    field(out, "used_memory_overhead", b.overhead());
+    field(out, "used_memory_startup", b.startup);
+    field(out, "used_memory_dataset", b.dataset());
     field(
         out,
         "used_memory_dataset_perc",
-        format!("{:.2}%", if used > 0 { 100.0 } else { 0.0 }),
+        format!(
+            "{:.2}%",
+            ratio(b.dataset(), used.saturating_sub(b.startup)) * 100.0
+        ),
     );
     field(out, "allocator_allocated", used);
     field(out, "allocator_active", active);
@@ -734,10 +742,11 @@ fn info_memory(e: &Engine, out: &mut String) {
         "mem_replication_backlog",
         "mem_total_replication_buffers",
         "mem_clients_slaves",
-        "mem_clients_normal",
-        "mem_cluster_links",
-        "mem_aof_buffer",
     ] {
+        field(out, name, 0);
+    }
+    field(out, "mem_clients_normal", b.clients);
+    for name in ["mem_cluster_links", "mem_aof_buffer"] {
         field(out, name, 0);
     }
     field(out, "mem_allocator", m.allocator);
@@ -951,7 +960,13 @@ fn info_errorstats(e: &Engine, out: &mut String) {
 
 fn info_keyspace(e: &Engine, out: &mut String) {
     for (db, keys, expires) in e.keyspace_summary() {
-        let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+        // `no_ttl` is Flint's: the keys that will never expire (a cache growing without bound
+        // shows here first; see `default-ttl`).
+        let _ = write!(
+            out,
+            "db{db}:keys={keys},expires={expires},avg_ttl=0,no_ttl={}\r\n",
+            keys.saturating_sub(expires)
+        );
     }
 }
 
@@ -1217,6 +1232,12 @@ fn latency_help(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // MONITOR
 fn monitor(ctx: &mut Ctx<'_>) -> Result<()> {
+    if ctx.sess.no_block {
+        // Inside EXEC (or a script) the client expects one reply per command.
+        return Err(Error::msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
     if ctx.sess.handle.is_monitor() {
         // Already monitoring: Redis ignores it silently.
         return Ok(());
@@ -1992,14 +2013,14 @@ mod tests {
         k.run(&["SET", "b", "1"]);
         assert_eq!(
             k.run(&["INFO", "keyspace"]),
-            "$76\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb3:keys=1,expires=0,avg_ttl=0\r\n\r\n"
+            "$94\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0,no_ttl=1\r\ndb3:keys=1,expires=0,avg_ttl=0,no_ttl=1\r\n\r\n"
         );
         assert_eq!(
             k.run(&["INFO", "modules", "cluster"]),
             "$43\r\n# Modules\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n"
         );
         k.run(&["HELLO", "3"]);
-        assert_eq!(k.run(&["INFO", "keyspace"]).lines().next(), Some("=80"));
+        assert_eq!(k.run(&["INFO", "keyspace"]).lines().next(), Some("=98"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Per-connection state the engine needs: selected database, authentication, protocol version,
-//! CLIENT settings, and the shared [`ClientHandle`] that other connections see in CLIENT LIST.
+//! CLIENT settings, MULTI/WATCH state, and the shared [`ClientHandle`] that other connections
+//! see in CLIENT LIST.
 
 use std::sync::Arc;
 
@@ -39,8 +40,22 @@ pub struct Session {
     /// Commands must not block (inside EXEC or a script): a blocking command with nothing to
     /// serve replies at once as if it had timed out.
     pub no_block: bool,
+    /// Set while a blocked client's command is re-run to serve it: finding nothing, the
+    /// command must neither reply nor block again (see `crate::blocking`).
+    pub serving_blocked: bool,
+    /// Wakes this client's connection when its blocked command was served (supplied by the
+    /// server; without one a blocked client learns of it only at its deadline).
+    pub block_waker: Option<crate::blocking::BlockWaker>,
+    /// Keys made ready for blocked clients by commands run with `no_block` (inside EXEC or a
+    /// script): served once the transaction or script is over, as Redis does.
+    pub pending_ready: Vec<crate::blocking::Ready>,
     /// The handle other clients see.
     pub handle: Arc<ClientHandle>,
+    /// MULTI/EXEC and WATCH state (see [`crate::multi`]).
+    pub tx: crate::multi::TxState,
+    /// The connection's shared hold on the engine gate while it runs a batch (see
+    /// `Engine::enter_batch`); EXEC upgrades it to exclusive.
+    pub(crate) gate: Option<crate::gate::SharedHold>,
 }
 
 impl Session {
@@ -54,7 +69,12 @@ impl Session {
             no_evict: false,
             no_touch: false,
             no_block: false,
+            serving_blocked: false,
+            block_waker: None,
+            pending_ready: Vec::new(),
             handle,
+            tx: crate::multi::TxState::default(),
+            gate: None,
         }
     }
 

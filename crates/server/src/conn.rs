@@ -6,6 +6,12 @@
 //! idle clients are closed after `timeout` seconds. A batch's replies are flushed early once they
 //! pass [`FLUSH_AT`] bytes, so a long pipeline never holds an unbounded reply buffer.
 //!
+//! The engine gate (`flint_engine::gate`) is held shared while the commands of a batch run, so
+//! that EXEC, which takes it exclusively, never interleaves with them: entered before the first
+//! command of a batch, left before anything awaits (an early flush, a pause, DEBUG SLEEP) and
+//! at the end of the batch. While EXEC holds it, entering waits on the runtime, never blocking
+//! a thread.
+//!
 //! CLIENT PAUSE holds each command (every one, or only those that may write) until the pause
 //! ends, checking the engine's pause deadline and sleeping on the runtime, never blocking a
 //! thread. After MONITOR the connection also forwards the lines the engine queues for it (see
@@ -18,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use flint_engine::blocking::{BlockTicket, BlockWaker};
 use flint_engine::cmd::flags;
 use flint_engine::engine::MonitorSink;
 use flint_engine::{unix_ms, Action, Engine, ReplyWriter, Session};
@@ -82,6 +89,8 @@ pub async fn run(
     if handle.is_monitor() {
         engine.remove_monitor(id);
     }
+    engine.block_client_gone(id);
+    engine.close_session(&mut sess);
     engine.clients.unregister(id);
 }
 
@@ -113,6 +122,10 @@ async fn serve(
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
     let mut settings = engine.config.settings();
     let mut epoch = engine.config.epoch();
+    // Woken when a blocking command of this client was served (see `wait_blocked`).
+    let block_wake = Arc::new(tokio::sync::Notify::new());
+    let wake = block_wake.clone();
+    sess.block_waker = Some(BlockWaker::new(move || wake.notify_one()));
     loop {
         // Refresh the settings snapshot only when CONFIG SET changed something.
         if engine.config.epoch() != epoch {
@@ -174,15 +187,20 @@ async fn serve(
                     if args.is_empty() {
                         continue;
                     }
-                    if engine.pause_until_ms.load(Ordering::Acquire) != 0
-                        && monitor.is_none()
-                        && !hold_while_paused(engine, &args, stream, &mut out, kill, stop).await?
-                    {
-                        return Ok(());
+                    if engine.pause_until_ms.load(Ordering::Acquire) != 0 && monitor.is_none() {
+                        engine.leave_batch(sess);
+                        if !hold_while_paused(engine, sess, &args, stream, &mut out, kill, stop)
+                            .await?
+                        {
+                            return Ok(());
+                        }
                     }
                     if monitor.is_some() && !monitor_may_run(engine, &args, &mut out, &mut monitor)
                     {
                         continue;
+                    }
+                    if !engine.enter_batch(sess) {
+                        enter_gate(engine, sess).await;
                     }
                     let action = engine.execute(sess, &args, &mut out);
                     drop(args);
@@ -200,6 +218,7 @@ async fn serve(
                         Some(Action::Sleep(d)) => {
                             // DEBUG SLEEP: its reply (and those before it) go out after the
                             // sleep, as with Redis, whose whole server sleeps.
+                            engine.leave_batch(sess);
                             tokio::select! {
                                 _ = tokio::time::sleep(d) => {}
                                 _ = kill.notified() => return Ok(()),
@@ -213,6 +232,23 @@ async fn serve(
                             );
                         }
                         Some(Action::Protocol(v)) => out.set_resp3(v == 3),
+                        Some(Action::Block(ticket)) => {
+                            // Never wait holding the gate: EXEC would wait for us.
+                            engine.leave_batch(sess);
+                            let limit = settings.client_query_buffer_limit;
+                            let waits = Waits {
+                                kill,
+                                wake: &block_wake,
+                                stop,
+                            };
+                            if !wait_blocked(
+                                engine, stream, &mut buf, &ticket, &mut out, waits, limit,
+                            )
+                            .await?
+                            {
+                                return Ok(());
+                            }
+                        }
                         Some(_) => {}
                     }
                     if sess.authenticated != was_authenticated {
@@ -220,6 +256,7 @@ async fn serve(
                         parser.set_limits(limits_for(engine, sess));
                     }
                     if out.len() >= FLUSH_AT {
+                        engine.leave_batch(sess);
                         flush(stream, &mut out, engine).await?;
                     }
                 }
@@ -232,6 +269,7 @@ async fn serve(
                 }
             }
         }
+        engine.leave_batch(sess);
         buf.advance(pos);
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
             // Likewise for the read buffer after a big request.
@@ -253,6 +291,77 @@ async fn serve(
     }
 }
 
+/// What a blocked client's connection waits on besides its reply.
+struct Waits<'a> {
+    kill: &'a tokio::sync::Notify,
+    wake: &'a tokio::sync::Notify,
+    stop: &'a mut watch::Receiver<bool>,
+}
+
+/// A blocking command (BLPOP...) blocked: sends the replies made so far, then waits for the
+/// command's reply (served, CLIENT UNBLOCK) or its deadline, and appends that reply to `out`.
+/// Commands pipelined after it wait, as in Redis; the socket is still read into `buf` (without
+/// executing anything, up to client-query-buffer-limit) so that a client that goes away is
+/// noticed. Returns false when the client must be closed (gone, killed, shutdown); its waiter
+/// is removed then.
+async fn wait_blocked(
+    engine: &Engine,
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    ticket: &BlockTicket,
+    out: &mut ReplyWriter,
+    waits: Waits<'_>,
+    query_limit: usize,
+) -> std::io::Result<bool> {
+    if let Err(e) = flush(stream, out, engine).await {
+        engine.block_cancel(ticket);
+        return Err(e);
+    }
+    let deadline = ticket.deadline();
+    let timer = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(timer);
+    loop {
+        if let Some(reply) = engine.block_take_reply(ticket) {
+            out.raw(&reply);
+            return Ok(true);
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            _ = waits.wake.notified() => {}
+            _ = &mut timer => {
+                out.raw(&engine.block_timed_out(ticket));
+                return Ok(true);
+            }
+            _ = waits.kill.notified() => break,
+            _ = waits.stop.wait_for(|s| *s) => break,
+            r = stream.read_buf(buf) => match r {
+                Ok(0) => break,
+                Ok(n) => {
+                    flint_engine::stats::Stats::add(&engine.stats.net_input_bytes, n as u64);
+                    if buf.len() > query_limit {
+                        tracing::warn!("closing a blocked client: query buffer over client-query-buffer-limit");
+                        break;
+                    }
+                }
+                Err(e) => {
+                    engine.block_cancel(ticket);
+                    return Err(e);
+                }
+            },
+        }
+    }
+    engine.block_cancel(ticket);
+    Ok(false)
+}
+
 /// What woke a connection up.
 enum Wake {
     /// This many bytes arrived.
@@ -261,12 +370,28 @@ enum Wake {
     Monitor,
 }
 
+/// Holds the engine gate shared for the rest of the batch. Only called when
+/// `Engine::enter_batch` failed: EXEC (or a script) holds the gate exclusively, so wait for it
+/// on the runtime, without blocking the worker thread.
+async fn enter_gate(engine: &Engine, sess: &mut Session) {
+    while !engine.enter_batch(sess) {
+        // HOOK (scripts): a script that runs long holds the gate exclusively, and Redis then
+        // answers most commands with -BUSY instead of making them wait. That decision belongs
+        // here: ask the engine whether a script is busy and, if so, reply BUSY to this command
+        // (unless it is flagged allow_busy) instead of waiting.
+        engine.gate.ready().await;
+    }
+}
+
 /// Whether the command `args` (resolved to its subcommand) may write: held by CLIENT PAUSE
-/// WRITE.
-fn may_write(engine: &Engine, args: &[&[u8]]) -> bool {
+/// WRITE. EXEC may write when a queued command may (as in Redis).
+fn may_write(engine: &Engine, sess: &Session, args: &[&[u8]]) -> bool {
     let Some(mut cmd) = args.first().and_then(|n| engine.commands.get(n)) else {
         return false;
     };
+    if cmd.full_name == "exec" && sess.tx.queued_may_write() {
+        return true;
+    }
     if !cmd.subs.is_empty() {
         if let Some(sub) = args.get(1).and_then(|s| {
             let lower = std::str::from_utf8(s).ok()?.to_ascii_lowercase();
@@ -283,6 +408,7 @@ fn may_write(engine: &Engine, args: &[&[u8]]) -> bool {
 /// was killed or the server is stopping meanwhile.
 async fn hold_while_paused(
     engine: &Engine,
+    sess: &Session,
     args: &[&[u8]],
     stream: &mut TcpStream,
     out: &mut ReplyWriter,
@@ -303,7 +429,7 @@ async fn hold_while_paused(
             );
             return Ok(true);
         }
-        if engine.pause_writes_only.load(Ordering::Acquire) && !may_write(engine, args) {
+        if engine.pause_writes_only.load(Ordering::Acquire) && !may_write(engine, sess, args) {
             return Ok(true);
         }
         if !flushed {

@@ -90,6 +90,7 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     start_cron(engine.clone(), stop_rx.clone());
+    engine.mark_startup_memory();
     for l in listeners {
         let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
         tracing::info!("Ready to accept connections tcp on {addr}");

@@ -24,6 +24,12 @@ fn memory_probe() -> flint_engine::engine::MemoryStats {
     }
 }
 
+/// MEMORY PURGE: mimalloc returns the free pages it holds to the system.
+fn purge() {
+    // SAFETY: mi_collect has no preconditions; it may be called from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
@@ -52,6 +58,8 @@ fn main() {
         }
     };
     engine.set_memory_probe(memory_probe);
+    engine.set_used_memory_probe(alloc::allocated);
+    engine.set_purge_hook(purge);
     let threads = engine
         .config
         .get("threads")

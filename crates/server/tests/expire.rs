@@ -207,3 +207,31 @@ fn ttl_survives_rename_and_is_cleared_by_overwrites() {
     assert_eq!(q::<String>(&mut c, &["MSET", "n", "1"]), "OK");
     assert_eq!(q::<i64>(&mut c, &["TTL", "n"]), -1, "MSET clears the TTL");
 }
+
+#[test]
+fn default_ttl_applies_to_keys_written_without_one() {
+    if common::against_redis() {
+        return; // default-ttl and no_ttl are Flint's own.
+    }
+    let s = Server::start(&["--default-ttl", "100"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    let ttl: i64 = q(&mut c, &["TTL", "k"]);
+    assert!((99..=100).contains(&ttl), "{ttl}");
+    // An explicit expiry wins; PERSIST is an explicit choice and sticks.
+    let _: () = q(&mut c, &["SET", "e", "v", "EX", "5"]);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "e"]), 5);
+    assert_eq!(q::<i64>(&mut c, &["INCR", "counter"]), 1);
+    assert!(q::<i64>(&mut c, &["TTL", "counter"]) > 0);
+    assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]), 1);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1);
+    let info: String = q(&mut c, &["INFO", "keyspace"]);
+    assert!(
+        info.contains("db0:keys=3,expires=2,avg_ttl=0,no_ttl=1"),
+        "{info}"
+    );
+    // Off at runtime: new keys have no TTL again.
+    let _: () = q(&mut c, &["CONFIG", "SET", "default-ttl", "0"]);
+    let _: () = q(&mut c, &["SET", "plain", "v"]);
+    assert_eq!(q::<i64>(&mut c, &["TTL", "plain"]), -1);
+}

@@ -2,6 +2,11 @@
 //! authentication), lock the shards of its keys, run the handler, then record what happened
 //! (propagation, keyspace hit counters, command stats, slow log). Handlers never see a request
 //! that failed these checks, and nothing about a command is checked twice.
+//!
+//! Between MULTI and EXEC a checked command is queued instead of run (`crate::multi`); a
+//! rejected one also flags the transaction. [`Engine::call`] is the part after locking, shared
+//! by the normal path and by EXEC (and scripts), which run commands against an exclusive
+//! [`DbView`] under the engine gate.
 
 use bytes::Bytes;
 use flint_protocol::ReplyWriter;
@@ -10,6 +15,7 @@ use crate::cmd::{flags, Command, KeySpec};
 use crate::ctx::{Action, Ctx, DbView};
 use crate::engine::{unix_ms, Engine, SlowEntry};
 use crate::error::Error;
+use crate::evict::Freed;
 use crate::session::{ReplyMode, Session};
 use crate::stats::Stats;
 
@@ -20,6 +26,10 @@ const SLOWLOG_MAX_ARG_LEN: usize = 128;
 impl Engine {
     /// Runs one command for `sess`, writing its reply into `out`. Returns what the connection
     /// must do besides sending the reply, if anything.
+    ///
+    /// IMPORTANT: callers that run commands from several threads at once must hold the engine
+    /// gate shared around them ([`Engine::enter_batch`]), as the server's connections do;
+    /// otherwise EXEC is not isolated from them.
     pub fn execute(
         &self,
         sess: &mut Session,
@@ -50,21 +60,42 @@ impl Engine {
         name: &[u8],
     ) -> Option<Action> {
         Stats::add(&self.stats.total_commands_processed, 1);
+        let cmd = match self.check(sess, args, name) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                if name.eq_ignore_ascii_case(b"exec") {
+                    // A rejected EXEC discards the transaction, as Redis's execCommandAbort.
+                    self.exec_abort(sess, out, &e);
+                    return None;
+                }
+                self.reject(out, &e);
+                // Inside MULTI, a rejected command makes EXEC abort.
+                sess.tx.flag_error();
+                return None;
+            }
+        };
+        if sess.tx.in_multi() && !crate::multi::runs_in_multi(cmd) {
+            return self.queue_command(cmd, sess, args, out);
+        }
+        self.run(cmd, sess, args, out)
+    }
+
+    /// The table-driven checks, in Redis's order: the command exists (and its subcommand),
+    /// arity, authentication. Returns the command to run (the subcommand for a container) or
+    /// the rejection to reply.
+    fn check(&self, sess: &Session, args: &[&[u8]], name: &[u8]) -> Result<&Command, Error> {
         let Some(mut cmd) = self.commands.get(name) else {
-            self.reject(out, &unknown_command(args));
-            return None;
+            return Err(unknown_command(args));
         };
         if !cmd.subs.is_empty() && args.len() >= 2 {
             match cmd.sub(args[1]) {
                 Some(s) => cmd = s,
                 None => {
                     cmd.stats.reject();
-                    let e = Error::UnknownSubcommand(
+                    return Err(Error::UnknownSubcommand(
                         String::from_utf8_lossy(&args[1][..args[1].len().min(128)]).into_owned(),
                         cmd.def.name.to_ascii_uppercase(),
-                    );
-                    self.reject(out, &e);
-                    return None;
+                    ));
                 }
             }
         }
@@ -72,18 +103,26 @@ impl Engine {
         let n = args.len() as i32;
         if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
             cmd.stats.reject();
-            self.reject(out, &Error::WrongArity(cmd.full_name.clone()));
-            return None;
+            return Err(Error::WrongArity(cmd.full_name.clone()));
         }
         if !sess.authenticated && !cmd.has(flags::NO_AUTH) {
             cmd.stats.reject();
-            self.reject(out, &Error::NoAuth);
-            return None;
+            return Err(Error::NoAuth);
         }
-        self.run(cmd, sess, args, out)
+        Ok(cmd)
     }
 
-    /// Runs a command that passed the checks.
+    /// The command `args` names, resolved to its subcommand, without any check (for commands
+    /// that were checked when they were queued).
+    pub(crate) fn resolve(&self, args: &[&[u8]]) -> Option<&Command> {
+        let cmd = self.commands.get(args.first()?)?;
+        if !cmd.subs.is_empty() && args.len() >= 2 {
+            return cmd.sub(args[1]);
+        }
+        Some(cmd)
+    }
+
+    /// Runs a command that passed the checks: locks its keys' shards, then [`Engine::call`].
     fn run(
         &self,
         cmd: &Command,
@@ -91,11 +130,18 @@ impl Engine {
         args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
+        if self.config.maxmemory() > 0
+            && self.free_memory() == Freed::Fail
+            && cmd.has(flags::DENYOOM)
+        {
+            cmd.stats.reject();
+            self.reject(out, &Error::Oom);
+            return None;
+        }
         let start = self.clock.now();
         let now_ms = unix_ms();
         let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
         let mut view = DbView::new(&self.keyspace, sess.db, now_ms, lru);
-        view.count_reads = cmd.has(flags::READONLY);
         match cmd.def.keys {
             // The common case, one key at argv[1]: no position list, no sort.
             KeySpec::Range(1, 1, _) if args.len() > 1 => view.lock_key(sess.db, args[1]),
@@ -108,6 +154,34 @@ impl Engine {
             }
         }
         self.note_command(cmd, sess);
+        self.call(cmd, sess, args, out, view, start)
+    }
+
+    /// Runs a checked command against `view`, which holds (or, for an exclusive view, will
+    /// take) the shards the command needs: the handler, then what is recorded after every
+    /// command (error reply and stats, propagation, command stats, latency, MONITOR, slow
+    /// log). The one way a command runs, from a client (through [`Engine::execute`]) or from
+    /// EXEC (and scripts), which pass a [`DbView::exclusive`] with the transaction's fixed
+    /// time. `start` is the [`crate::clock::Clock`] reading the command's duration counts from.
+    pub(crate) fn call<'a>(
+        &'a self,
+        cmd: &'a Command,
+        sess: &'a mut Session,
+        args: &'a [&'a [u8]],
+        out: &'a mut ReplyWriter,
+        mut view: DbView<'a>,
+        start: u64,
+    ) -> Option<Action> {
+        let now_ms = view.now_ms;
+        view.count_reads = cmd.has(flags::READONLY);
+        view.default_ttl_ms = self.config.default_ttl_ms();
+        if view.lru.is_some() && self.config.lfu_policy() {
+            // Under an LFU policy the access field is a counter: new keys start at the initial
+            // count, reads bump it (see evict.rs).
+            let lfu = crate::evict::Lfu::new(now_ms, &self.config.memory());
+            view.lru = Some(lfu.initial());
+            view.lfu = Some(lfu);
+        }
         let mut ctx = Ctx {
             engine: self,
             cmd,
@@ -139,14 +213,22 @@ impl Engine {
         cmd.stats.call(elapsed_us);
         self.after_command(cmd, sess, args, elapsed_us);
         self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);
+        if !db.ready.is_empty() || !sess.pending_ready.is_empty() {
+            // Keys created where clients are blocked: serve them now that nothing is locked,
+            // or for a command inside EXEC (or a script), once the whole of it has run.
+            sess.pending_ready.append(&mut db.ready);
+            if !sess.no_block {
+                self.serve_ready(std::mem::take(&mut sess.pending_ready));
+            }
+        }
         action
     }
 
     /// Counters and propagation after a command ran.
-    fn after(
+    pub(crate) fn after(
         &self,
         cmd: &Command,
-        sess: &Session,
+        sess: &mut Session,
         args: &[&[u8]],
         db: &DbView<'_>,
         rewrite: Option<Vec<Vec<Bytes>>>,
@@ -159,19 +241,24 @@ impl Engine {
             return;
         }
         for (d, key) in &db.expired {
-            self.propagate(*d, &[b"DEL", key.as_slice()]);
+            self.propagate_for(sess, *d, &[b"DEL", key.as_slice()]);
         }
         if db.dirty == 0 || cmd.has(flags::NO_PROPAGATE) {
             return;
         }
+        let selected = sess.db;
         match rewrite {
             Some(records) => {
                 for r in records {
                     let slices: Vec<&[u8]> = r.iter().map(|b| &b[..]).collect();
-                    self.propagate(sess.db, &slices);
+                    self.propagate_for(sess, selected, &slices);
                 }
             }
-            None => self.propagate(sess.db, args),
+            None => self.propagate_for(sess, selected, args),
+        }
+        for (d, key, at) in &db.defaulted {
+            let at = itoa::Buffer::new().format(*at).as_bytes().to_vec();
+            self.propagate_for(sess, *d, &[b"PEXPIREAT", key.as_slice(), &at]);
         }
     }
 
@@ -223,7 +310,8 @@ impl Engine {
         log.truncate(settings.slowlog_max_len);
     }
 
-    fn reject(&self, out: &mut ReplyWriter, e: &Error) {
+    /// Replies a command's rejection (and counts the error).
+    pub(crate) fn reject(&self, out: &mut ReplyWriter, e: &Error) {
         let text = e.to_string();
         self.stats.record_error(&text);
         out.error(&text);

@@ -654,32 +654,22 @@ fn setrange(ctx: &mut Ctx<'_>) -> Result<()> {
 /// value (0 when missing), keeping its TTL, and replies the result.
 fn incr_generic(ctx: &mut Ctx<'_>, incr: i64) -> Result<()> {
     let key = arg(ctx.args, 1);
-    let updated = match ctx.db.get(key) {
-        Some(v) => {
-            let current = match &*v {
-                Value::Int(n) => *n,
-                other => {
-                    let bytes = other.as_str_bytes().ok_or(Error::WrongType)?;
-                    parse_i64(&bytes).ok_or(Error::NotInteger)?
-                }
-            };
-            let n = current.checked_add(incr).ok_or(Error::Overflow)?;
-            *v = Value::Int(n);
-            Some(n)
-        }
-        None => None,
-    };
-    let n = match updated {
-        Some(n) => {
-            ctx.db.modified(key);
-            n
-        }
-        None => {
-            let db = ctx.db.db;
-            ctx.db.insert_new_in(db, key, Value::Int(incr), 0);
-            incr
+    // One probe whether the key exists or not (a counter is usually created by its first INCR).
+    let (entry, created) = ctx.db.get_or_insert(key, || Value::Int(incr));
+    if created {
+        ctx.out.int(incr);
+        return Ok(());
+    }
+    let current = match &entry.value {
+        Value::Int(n) => *n,
+        other => {
+            let bytes = other.as_str_bytes().ok_or(Error::WrongType)?;
+            parse_i64(&bytes).ok_or(Error::NotInteger)?
         }
     };
+    let n = current.checked_add(incr).ok_or(Error::Overflow)?;
+    entry.value = Value::Int(n);
+    ctx.db.modified(key);
     ctx.out.int(n);
     Ok(())
 }
