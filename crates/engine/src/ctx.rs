@@ -351,21 +351,30 @@ impl<'a> DbView<'a> {
         for k in keys {
             self.entry_in(db, k);
         }
-        let all = self.holds_all();
         keys.iter()
             .map(|k| {
                 let hash = self.ks.hasher.hash(k);
-                let id = lock_id(db, shard_of(hash));
-                let guard = if all {
-                    self.guards.get(id)
-                } else {
-                    self.guards.iter().find(|(g, _)| *g == id)
-                };
-                guard
+                self.held(lock_id(db, shard_of(hash)))
+                    .and_then(|i| self.guards.get(i))
                     .and_then(|(_, shard)| shard.get(hash, k))
                     .map(|e| &e.value)
             })
             .collect()
+    }
+
+    /// Where in `guards` the lock `id` is, if held (never locks anything).
+    fn held(&self, id: usize) -> Option<usize> {
+        if self.lazy && !self.slots.is_empty() {
+            return self
+                .slots
+                .get(id)
+                .filter(|&&p| p != u32::MAX)
+                .map(|&p| p as usize);
+        }
+        if !self.lazy && self.guards.len() == self.ks.len() * SHARDS {
+            return Some(id);
+        }
+        self.guards.iter().position(|(g, _)| *g == id)
     }
 
     /// Whether `key` exists (and is live) in database `db`.

@@ -878,3 +878,34 @@ fn score_edge_cases() {
         "ZRANGEBYSCORE neg (-0 0",
     ]);
 }
+
+#[test]
+fn inside_multi_exec() {
+    // EXEC runs commands on a view that locks shards on first use: reading many keys at once
+    // (ZUNION over 24 keys, past the view's linear search) must still see every one.
+    let keys: Vec<String> = (0..24).map(|i| format!("k{i}")).collect();
+    let mut script: Vec<String> = vec!["MULTI".into()];
+    for (i, k) in keys.iter().enumerate() {
+        script.push(format!("ZADD {k} {i} m{} {i} shared", i % 5));
+    }
+    script.push(format!(
+        "ZUNION {} {} WITHSCORES",
+        keys.len(),
+        keys.join(" ")
+    ));
+    script.push(format!(
+        "ZINTER {} {} WITHSCORES",
+        keys.len(),
+        keys.join(" ")
+    ));
+    script.push(format!("ZUNIONSTORE dst {} {}", keys.len(), keys.join(" ")));
+    script.push("ZRANGE dst 0 -1 WITHSCORES".into());
+    script.push("ZMPOP 3 nokey k3 k4 MAX COUNT 2".into());
+    script.push("EXEC".into());
+    script.push("WATCH dst".into());
+    script.push("ZADD dst 1 fresh".into());
+    script.push("MULTI".into());
+    script.push("ZCARD dst".into());
+    script.push("EXEC".into());
+    compare(&script.iter().map(|x| x.as_str()).collect::<Vec<_>>());
+}
