@@ -306,14 +306,24 @@ impl Lp {
         Lp(buf.into_boxed_slice())
     }
 
-    /// A list of `vals`, in order, built in one allocation of the exact size.
-    pub fn from_slice(vals: &[LpVal<'_>]) -> Self {
-        let size = HEADER + vals.iter().map(|v| v.encoded_len()).sum::<usize>();
+    /// A list of `vals`, in order, in an allocation of exactly its size (the iterator is walked
+    /// twice: once to size the buffer). Prefer this to [`Lp::from_vals`] for values that stay:
+    /// an allocator may keep a shrunk buffer in its larger block.
+    pub fn from_vals_exact<'a, I>(vals: I) -> Self
+    where
+        I: IntoIterator<Item = LpVal<'a>>,
+        I::IntoIter: Clone,
+    {
+        let vals = vals.into_iter();
+        let size = HEADER + vals.clone().map(|v| v.encoded_len()).sum::<usize>();
         let mut buf = Vec::with_capacity(size);
-        buf.extend_from_slice(&(vals.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&[0u8; HEADER]);
+        let mut n = 0u32;
         for v in vals {
-            encode(*v, &mut buf);
+            encode(v, &mut buf);
+            n += 1;
         }
+        buf[..HEADER].copy_from_slice(&n.to_le_bytes());
         Lp(buf.into_boxed_slice())
     }
 

@@ -16,6 +16,8 @@ use crate::keyspace::KeyHasher;
 
 /// A segment splits instead of growing past this many members.
 const SEGMENT_MAX: usize = 1792;
+/// Draws [`SegTable::random`] makes before walking the segment sizes instead.
+const RANDOM_TRIES: usize = 32;
 /// Hash bits a directory may use (a guard against degenerate hashes, never reached).
 const MAX_DEPTH: u32 = 32;
 
@@ -260,9 +262,23 @@ impl<T> SegTable<T> {
     }
 
     /// A uniformly random member.
+    ///
+    /// Draws a segment and a position below `SEGMENT_MAX` and keeps the member there if the
+    /// segment has one (every member equally likely per draw), so a pick costs a walk of one
+    /// segment whatever the number of segments; after a few misses (segments emptied by
+    /// removals) it falls back to a walk of the segment sizes.
     pub fn random(&self, rng: &mut impl rand::Rng) -> Option<&T> {
         if self.len == 0 {
             return None;
+        }
+        if self.segs.len() > 1 {
+            for _ in 0..RANDOM_TRIES {
+                let seg = &self.segs[rng.gen_range(0..self.segs.len())];
+                let at = rng.gen_range(0..SEGMENT_MAX);
+                if at < seg.table.len() {
+                    return seg.table.iter().nth(at);
+                }
+            }
         }
         self.nth(rng.gen_range(0..self.len))
     }
@@ -270,12 +286,12 @@ impl<T> SegTable<T> {
     /// Visits members whose hash (`hash_of`) is at least `cursor`, in hash order, until at
     /// least `count` were passed to `f` (members of equal hash are kept together). Returns the
     /// cursor to continue from, 0 when the iteration is complete (Redis's SCAN convention).
-    pub fn scan_by(
-        &self,
+    pub fn scan_by<'a>(
+        &'a self,
         mut cursor: u64,
         count: usize,
         hash_of: impl Fn(&T) -> u64,
-        mut f: impl FnMut(&T),
+        mut f: impl FnMut(&'a T),
     ) -> u64 {
         let count = count.max(1);
         let mut seen = 0usize;
@@ -402,7 +418,7 @@ impl<T: SegItem> SegTable<T> {
     /// Visits members whose hash is at least `cursor`, in hash order, until at least `count` were
     /// passed to `f` (members of equal hash are kept together). Returns the cursor to continue
     /// from, 0 when the iteration is complete (Redis's SCAN convention).
-    pub fn scan(&self, cursor: u64, count: usize, f: impl FnMut(&T)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, f: impl FnMut(&'a T)) -> u64 {
         self.scan_by(cursor, count, key_hash, f)
     }
 }
@@ -441,6 +457,27 @@ mod tests {
         assert_eq!(t.len(), t.iter().count());
         let mut rng = rand::thread_rng();
         assert!(t.random(&mut rng).is_some());
+    }
+
+    #[test]
+    fn random_is_uniform_across_segments() {
+        let mut t = SegTable::new();
+        for i in 0..20_000u32 {
+            t.insert(Kv(format!("m{i}").into_bytes(), i));
+        }
+        // Empty most of a few segments' worth of members: picks stay uniform.
+        t.retain(|x| x.1 % 10 != 0 || x.1 < 10_000);
+        let mut rng = rand::thread_rng();
+        let mut low = 0usize;
+        let draws = 200_000;
+        for _ in 0..draws {
+            if t.random(&mut rng).map(|x| x.1 < 10_000) == Some(true) {
+                low += 1;
+            }
+        }
+        let want = 10_000.0 / t.len() as f64;
+        let got = low as f64 / draws as f64;
+        assert!((got - want).abs() < 0.01, "got {got}, want {want}");
     }
 
     #[test]

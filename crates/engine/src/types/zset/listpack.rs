@@ -93,13 +93,18 @@ pub fn insert(lp: &mut Lp, member: &[u8], score: f64) {
     lp.splice(at, 0, &[LpVal::from_bytes(member), score_val(score)]);
 }
 
-/// A listpack holding `items`, already in order and without duplicates.
-pub fn from_sorted<'a>(items: impl IntoIterator<Item = (&'a [u8], f64)>) -> Lp {
-    let vals: Vec<LpVal<'a>> = items
-        .into_iter()
-        .flat_map(|(m, s)| [LpVal::from_bytes(m), score_val(s)])
-        .collect();
-    Lp::from_slice(&vals)
+/// A listpack holding `items`, already in order and without duplicates, in one allocation of
+/// its exact size.
+pub fn from_sorted<'a, I>(items: I) -> Lp
+where
+    I: IntoIterator<Item = (&'a [u8], f64)>,
+    I::IntoIter: Clone,
+{
+    Lp::from_vals_exact(
+        items
+            .into_iter()
+            .flat_map(|(m, s)| [LpVal::from_bytes(m), score_val(s)]),
+    )
 }
 
 #[cfg(test)]
