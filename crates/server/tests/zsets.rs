@@ -909,3 +909,91 @@ fn inside_multi_exec() {
     script.push("EXEC".into());
     compare(&script.iter().map(|x| x.as_str()).collect::<Vec<_>>());
 }
+
+#[test]
+fn blocking_pops_without_blocking() {
+    both(&[
+        "ZADD z 1 a 2 b 3 c 4 d 5 e 6 f",
+        "BZPOPMIN z 0",
+        "BZPOPMAX z 0",
+        "BZPOPMIN nokey z 0.5",
+        "BZMPOP 0 1 z MIN",
+        "BZMPOP 0 2 nokey z MAX COUNT 5",
+        "EXISTS z",
+        "BZPOPMIN z x",
+        "BZPOPMIN z -1",
+        "BZPOPMIN z",
+        "BZPOPMIN nokey 0.01",
+        "BZMPOP 0.01 1 nokey MIN",
+        "SET s x",
+        "BZPOPMIN s 0",
+        "BZPOPMIN nokey s z 0",
+        "BZMPOP 0 2 nokey s MIN",
+        "BZMPOP x 1 z min",
+        "BZMPOP 1 0 a min",
+        "BZMPOP -1 1 a foo",
+        "BZMPOP -1 1 a min",
+        "BZMPOP 0.01 1 a min count 0",
+        "BZMPOP 0.01 1 a min count 1 count 1",
+        "BZMPOP 0",
+        "MULTI",
+        "BZPOPMIN nokey 0",
+        "BZMPOP 0 1 nokey MAX",
+        "ZADD m 5 x",
+        "BZPOPMAX m 0",
+        "EXEC",
+        "COMMAND INFO bzpopmin bzpopmax bzmpop",
+        "COMMAND GETKEYS BZMPOP 0 2 a b MIN",
+        "COMMAND GETKEYS BZPOPMIN a b 0",
+    ]);
+}
+
+#[test]
+fn blocking_pops_are_served() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let url = s.url();
+    let waiter = std::thread::spawn(move || {
+        let mut w = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let first: (String, String, String) = q(&mut w, &["BZPOPMIN", "nokey", "z", "5"]);
+        let second: (String, Vec<(String, String)>) = q(
+            &mut w,
+            &["BZMPOP", "5", "2", "nokey", "y", "MAX", "COUNT", "2"],
+        );
+        (first, second)
+    });
+    // Wait until the waiter is blocked, then feed it.
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(5),
+        || { q::<String>(&mut c, &["INFO", "clients"]).contains("blocked_clients:1") }
+    ));
+    assert_eq!(q::<i64>(&mut c, &["ZADD", "z", "2", "b", "1", "a"]), 2);
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(5),
+        || { q::<String>(&mut c, &["INFO", "clients"]).contains("blocked_clients:1") }
+    ));
+    assert_eq!(
+        q::<i64>(&mut c, &["ZADD", "y", "1", "p", "2", "q", "3", "r"]),
+        3
+    );
+    let (first, second) = waiter.join().unwrap();
+    assert_eq!(first, ("z".into(), "a".into(), "1".into()));
+    assert_eq!(
+        second,
+        (
+            "y".into(),
+            vec![("r".into(), "3".into()), ("q".into(), "2".into())]
+        )
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "z", "0", "-1"]),
+        vec!["b"]
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "y", "0", "-1"]),
+        vec!["p"]
+    );
+}

@@ -2,8 +2,8 @@
 //! ZRANK/ZREVRANK, ZCOUNT/ZLEXCOUNT, the ZRANGE family (ZRANGE with BYSCORE/BYLEX/REV/LIMIT,
 //! ZRANGESTORE, ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZREVRANGE), the
 //! ZREMRANGEBY* commands, ZUNION/ZINTER/ZDIFF (their STORE forms and ZINTERCARD, in `setops`),
-//! ZPOPMIN/ZPOPMAX/ZMPOP (with [`pop_first`], the non-blocking core of the blocking pops),
-//! ZRANDMEMBER and ZSCAN.
+//! ZPOPMIN/ZPOPMAX/ZMPOP and their blocking forms BZPOPMIN/BZPOPMAX/BZMPOP (all through
+//! [`pop_first`]; blocking itself is `crate::blocking`'s), ZRANDMEMBER and ZSCAN.
 //!
 //! # Representation
 //! Two encodings, as in Redis (OBJECT ENCODING tells which):
@@ -40,7 +40,8 @@
 //!   inputs of Z*STORE) count as keyspace hits and misses; `lookupKeyWrite` ones do not.
 //! - `dirty` grows by what changed (members added, updated or removed; 1 per STORE).
 //! - ZRANGESTORE/Z*STORE with an empty result delete the destination.
-//! - ZMPOP propagates as ZPOPMIN/ZPOPMAX with the popped count; everything else as sent.
+//! - ZMPOP and BZMPOP propagate as ZPOPMIN/ZPOPMAX with the popped count, BZPOPMIN/BZPOPMAX as
+//!   ZPOPMIN/ZPOPMAX of the key; everything else as sent.
 //! - ZRANDMEMBER with a count of every member replies them in Redis's order (highest first);
 //!   a negative count over [`RANDMEMBER_MAX_REPEAT`] is refused (Redis would try to build the
 //!   whole reply in memory).
@@ -62,6 +63,7 @@ use setops::{zdiff, zdiffstore, zinter, zintercard, zinterstore, zunion, zunions
 use bytes::Bytes;
 use rand::Rng;
 
+use crate::blocking::{self, BlockKind, NoBlockReply};
 use crate::cmd::{def, keys, CommandDef, KeySpec, KeySpecDef};
 use crate::config::EncodingLimits;
 use crate::ctx::{Ctx, DbView};
@@ -97,13 +99,23 @@ fn dst_and_numkeys_at_2(args: &[&[u8]]) -> Vec<usize> {
     v
 }
 
-/// Keys of ZMPOP: `numkeys` (an exact integer) at 1 and that many arguments after it, none if
-/// there are fewer (Redis's key-spec search, which takes MIN/MAX for a key when `numkeys` says
-/// so; the handler never reads it as one).
+/// Keys of ZMPOP: `numkeys` at 1 and the keys after it (see [`mpop_keys`]).
 fn zmpop_keys(args: &[&[u8]]) -> Vec<usize> {
-    let n = args.get(1).and_then(|a| parse_i64(a)).unwrap_or(0);
+    mpop_keys(args, 1)
+}
+
+/// Keys of BZMPOP: `numkeys` at 2 (after the timeout) and the keys after it.
+fn bzmpop_keys(args: &[&[u8]]) -> Vec<usize> {
+    mpop_keys(args, 2)
+}
+
+/// `numkeys` (an exact integer) at `at` and that many arguments after it, none if there are
+/// fewer (Redis's key-spec search, which takes MIN/MAX for a key when `numkeys` says so; the
+/// handler never reads it as one).
+fn mpop_keys(args: &[&[u8]], at: usize) -> Vec<usize> {
+    let n = args.get(at).and_then(|a| parse_i64(a)).unwrap_or(0);
     match usize::try_from(n) {
-        Ok(n) if n >= 1 && n <= args.len().saturating_sub(2) => (2..2 + n).collect(),
+        Ok(n) if n >= 1 && n <= args.len().saturating_sub(at + 1) => (at + 1..at + 1 + n).collect(),
         _ => Vec::new(),
     }
 }
@@ -183,6 +195,17 @@ const ZMPOP_KEYS: &[KeySpecDef] = &[KeySpecDef {
     flags: "RW access delete",
     notes: "",
     begin: crate::cmd::BeginSearch::Index(1),
+    find: crate::cmd::FindKeys::Keynum {
+        keynumidx: 0,
+        firstkey: 1,
+        keystep: 1,
+    },
+}];
+
+const BZMPOP_KEYS: &[KeySpecDef] = &[KeySpecDef {
+    flags: "RW access delete",
+    notes: "",
+    begin: crate::cmd::BeginSearch::Index(2),
     find: crate::cmd::FindKeys::Keynum {
         keynumidx: 0,
         firstkey: 1,
@@ -299,6 +322,17 @@ pub static COMMANDS: &[CommandDef] = &[
         .complexity(POP_COMPLEXITY),
     def("zmpop", -4, "write", KeySpec::Custom(zmpop_keys), "@write @sortedset", "sorted-set", "Remove and return members with scores in a sorted set", "7.0.0", zmpop)
         .key_specs(ZMPOP_KEYS)
+        .complexity(MPOP_COMPLEXITY),
+    def("bzpopmin", -3, "write noscript blocking fast", keys(1, -2, 1), "@write @sortedset", "sorted-set", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0", bzpopmin)
+        .key_flags("RW access delete")
+        .complexity("O(log(N)) with N being the number of elements in the sorted set.")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    def("bzpopmax", -3, "write noscript blocking fast", keys(1, -2, 1), "@write @sortedset", "sorted-set", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0", bzpopmax)
+        .key_flags("RW access delete")
+        .complexity("O(log(N)) with N being the number of elements in the sorted set.")
+        .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    def("bzmpop", -5, "write blocking", KeySpec::Custom(bzmpop_keys), "@write @sortedset", "sorted-set", "Remove and return members with scores in a sorted set or block until one is available", "7.0.0", bzmpop)
+        .key_specs(BZMPOP_KEYS)
         .complexity(MPOP_COMPLEXITY),
     def("zrandmember", -2, "readonly", keys(1, 1, 1), "@read @sortedset", "sorted-set", "Get one or multiple random elements from a sorted set", "6.2.0", zrandmember)
         .key_flags("RO access")
@@ -1215,7 +1249,7 @@ fn zremrangebylex(ctx: &mut Ctx<'_>) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ZPOPMIN, ZPOPMAX, ZMPOP (and the cores of BZPOPMIN, BZPOPMAX, BZMPOP)
+// ZPOPMIN, ZPOPMAX, ZMPOP, BZPOPMIN, BZPOPMAX, BZMPOP
 
 /// What a pop took: from which of the keys given, and the members in pop order.
 #[derive(Debug, Clone, PartialEq)]
@@ -1406,15 +1440,74 @@ fn zmpop(ctx: &mut Ctx<'_>) -> Result<()> {
             reply_popped(ctx.out, Some(key), &p.items, true);
             if ctx.engine.propagating() {
                 let n = count.min(p.len_before);
-                ctx.propagate_as(vec![vec![
-                    Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" }),
-                    Bytes::copy_from_slice(key),
-                    Bytes::from(itoa::Buffer::new().format(n).to_string()),
-                ]]);
+                ctx.propagate_as(vec![pop_record(max, key, Some(n))]);
             }
         }
     }
     Ok(())
+}
+
+/// The ZPOPMIN/ZPOPMAX record a served pop propagates as (`count`: none for BZPOPMIN/BZPOPMAX).
+fn pop_record(max: bool, key: &[u8], count: Option<usize>) -> Vec<Bytes> {
+    let mut r = vec![
+        Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" }),
+        Bytes::copy_from_slice(key),
+    ];
+    if let Some(n) = count {
+        r.push(Bytes::from(itoa::Buffer::new().format(n).to_string()));
+    }
+    r
+}
+
+/// BZPOPMIN and BZPOPMAX (Redis's `blockingGenericZpopCommand` with one member): `[key,
+/// member, score]` from the first of the keys that exists, else block.
+fn bzpop_generic(ctx: &mut Ctx<'_>, max: bool) -> Result<()> {
+    let args = ctx.args;
+    let timeout = blocking::parse_timeout(arg(args, args.len() - 1), ctx.db.now_ms)?;
+    let keys = args.get(1..args.len() - 1).unwrap_or_default();
+    match pop_first(&mut ctx.db, keys, max, 1)? {
+        Some(p) => {
+            let key = arg(keys, p.key_index);
+            reply_popped(ctx.out, Some(key), &p.items, false);
+            if ctx.engine.propagating() {
+                ctx.propagate_as(vec![pop_record(max, key, None)]);
+            }
+            Ok(())
+        }
+        None => blocking::block(ctx, keys, BlockKind::ZSet, timeout, NoBlockReply::NullArray),
+    }
+}
+
+// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx<'_>) -> Result<()> {
+    bzpop_generic(ctx, false)
+}
+
+// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx<'_>) -> Result<()> {
+    bzpop_generic(ctx, true)
+}
+
+// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+//
+// Redis parses numkeys, MIN|MAX and COUNT before the timeout.
+fn bzmpop(ctx: &mut Ctx<'_>) -> Result<()> {
+    let args = ctx.args;
+    let (keys, max, count) = parse_mpop(args, 2)?;
+    let timeout = blocking::parse_timeout(arg(args, 1), ctx.db.now_ms)?;
+    let keys = args.get(keys).unwrap_or_default();
+    match pop_first(&mut ctx.db, keys, max, count)? {
+        Some(p) => {
+            let key = arg(keys, p.key_index);
+            reply_popped(ctx.out, Some(key), &p.items, true);
+            if ctx.engine.propagating() {
+                let n = count.min(p.len_before);
+                ctx.propagate_as(vec![pop_record(max, key, Some(n))]);
+            }
+            Ok(())
+        }
+        None => blocking::block(ctx, keys, BlockKind::ZSet, timeout, NoBlockReply::NullArray),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

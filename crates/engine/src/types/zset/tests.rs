@@ -95,7 +95,19 @@ fn propagation_and_dirty() {
     k.run(&["ZREM", "z", "nope"]);
     k.run(&["ZMPOP", "2", "nokey", "z", "MIN", "COUNT", "10"]);
     k.run(&["ZPOPMIN", "z"]);
-    assert_eq!(rec.lines(), vec!["ZADD z 1 a 2 b 3 c", "ZPOPMIN z 3"]);
+    k.run(&["ZADD", "y", "1", "a", "2", "b", "3", "c"]);
+    k.run(&["BZPOPMAX", "nokey", "y", "0"]);
+    k.run(&["BZMPOP", "0", "1", "y", "MIN", "COUNT", "5"]);
+    assert_eq!(
+        rec.lines(),
+        vec![
+            "ZADD z 1 a 2 b 3 c",
+            "ZPOPMIN z 3",
+            "ZADD y 1 a 2 b 3 c",
+            "ZPOPMAX y",
+            "ZPOPMIN y 2"
+        ]
+    );
     let dirty = k.engine.stats.dirty.get();
     k.run(&["ZADD", "q", "1", "a", "2", "b"]);
     k.run(&["ZADD", "q", "CH", "5", "a", "3", "c", "2", "b"]);
