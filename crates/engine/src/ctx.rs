@@ -343,6 +343,40 @@ impl<'a> DbView<'a> {
         self.entry(key).map(|e| &mut e.value)
     }
 
+    /// The live values of several keys of the selected database, borrowed together (commands
+    /// that read many keys at once: ZUNION, SINTER...). Each key is first looked up as
+    /// [`DbView::get`] does (lazy expiry, access clock, hit/miss counting), in order.
+    pub fn get_many(&mut self, keys: &[&[u8]]) -> Vec<Option<&Value>> {
+        let db = self.db;
+        for k in keys {
+            self.entry_in(db, k);
+        }
+        keys.iter()
+            .map(|k| {
+                let hash = self.ks.hasher.hash(k);
+                self.held(lock_id(db, shard_of(hash)))
+                    .and_then(|i| self.guards.get(i))
+                    .and_then(|(_, shard)| shard.get(hash, k))
+                    .map(|e| &e.value)
+            })
+            .collect()
+    }
+
+    /// Where in `guards` the lock `id` is, if held (never locks anything).
+    fn held(&self, id: usize) -> Option<usize> {
+        if self.lazy && !self.slots.is_empty() {
+            return self
+                .slots
+                .get(id)
+                .filter(|&&p| p != u32::MAX)
+                .map(|&p| p as usize);
+        }
+        if !self.lazy && self.guards.len() == self.ks.len() * SHARDS {
+            return Some(id);
+        }
+        self.guards.iter().position(|(g, _)| *g == id)
+    }
+
     /// Whether `key` exists (and is live) in database `db`.
     pub fn exists_in(&mut self, db: usize, key: &[u8]) -> bool {
         self.entry_in(db, key).is_some()

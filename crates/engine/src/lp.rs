@@ -8,7 +8,9 @@
 //! - `0x80..=0xBF`: a string of `tag - 0x80` (0..63) bytes, which follow;
 //! - `0xC0..=0xC7`: a signed integer of `tag - 0xBF` (1..8) little-endian bytes;
 //! - `0xD0`: a string whose length follows as a LEB128 varint, then its bytes;
-//! - `0xE0`: an `f64`, 8 little-endian bytes (sorted-set scores).
+//! - `0xE0`: an `f64`, 8 little-endian bytes (sorted-set scores);
+//! - `0xE1`: an `f64` that an `f32` holds exactly (1.5, 0.25, inf...), as that `f32`'s 4
+//!   little-endian bytes.
 //!
 //! A string that is a canonical 64-bit integer (as Redis's `string2ll` accepts) is stored as an
 //! integer, as Redis's listpack does, and reads back as the same bytes. There is no back-length,
@@ -25,6 +27,14 @@ const TAG_STR6: u8 = 0x80;
 const TAG_INT: u8 = 0xC0;
 const TAG_STR: u8 = 0xD0;
 const TAG_F64: u8 = 0xE0;
+const TAG_F32: u8 = 0xE1;
+
+/// The `f32` holding `f` exactly, if there is one (NaN never is: it is not stored).
+#[inline]
+fn as_exact_f32(f: f64) -> Option<f32> {
+    let g = f as f32;
+    (f64::from(g).to_bits() == f.to_bits()).then_some(g)
+}
 
 /// One value in an [`Lp`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,6 +114,7 @@ impl<'a> LpVal<'a> {
             LpVal::Int(n) => 1 + int_width(n),
             LpVal::Str(s) if s.len() < 64 => 1 + s.len(),
             LpVal::Str(s) => 1 + varint_len(s.len() as u64) + s.len(),
+            LpVal::F64(f) if as_exact_f32(f).is_some() => 5,
             LpVal::F64(_) => 9,
         }
     }
@@ -179,10 +190,16 @@ fn encode(v: LpVal<'_>, out: &mut Vec<u8>) {
             out.push(n as u8);
             out.extend_from_slice(s);
         }
-        LpVal::F64(f) => {
-            out.push(TAG_F64);
-            out.extend_from_slice(&f.to_le_bytes());
-        }
+        LpVal::F64(f) => match as_exact_f32(f) {
+            Some(g) => {
+                out.push(TAG_F32);
+                out.extend_from_slice(&g.to_le_bytes());
+            }
+            None => {
+                out.push(TAG_F64);
+                out.extend_from_slice(&f.to_le_bytes());
+            }
+        },
     }
 }
 
@@ -235,6 +252,14 @@ fn decode(buf: &[u8], pos: usize) -> (LpVal<'_>, usize) {
                 None => (LpVal::Str(&[]), buf.len()),
             }
         }
+        TAG_F32 => match buf.get(p..p + 4) {
+            Some(b) => {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(b);
+                (LpVal::F64(f64::from(f32::from_le_bytes(a))), p + 4)
+            }
+            None => (LpVal::Str(&[]), buf.len()),
+        },
         TAG_F64 => match buf.get(p..p + 8) {
             Some(b) => {
                 let mut a = [0u8; 8];
@@ -493,9 +518,21 @@ mod tests {
         );
         assert_eq!(lp.iter().nth(1).map(|x| x.1), Some(LpVal::Int(0)));
         assert_eq!(lp.iter().nth(10).map(|x| x.1), Some(LpVal::Str(b"01")));
-        let f = Lp::from_vals([LpVal::F64(1.5), LpVal::F64(f64::INFINITY)]);
-        let v: Vec<_> = f.iter().map(|(_, v)| v.as_f64()).collect();
-        assert_eq!(v, vec![1.5, f64::INFINITY]);
+        let subnormal = f64::from(f32::from_bits(1));
+        let doubles = [
+            1.5,
+            f64::INFINITY,
+            -0.0,
+            subnormal,
+            0.1,
+            1e300,
+            f64::MIN_POSITIVE,
+        ];
+        let f = Lp::from_vals(doubles.iter().map(|&d| LpVal::F64(d)));
+        let v: Vec<_> = f.iter().map(|(_, v)| v.as_f64().to_bits()).collect();
+        assert_eq!(v, doubles.iter().map(|d| d.to_bits()).collect::<Vec<_>>());
+        // 1.5, inf, -0 and the f32 subnormal take 5 bytes; 0.1, 1e300 and MIN_POSITIVE 9.
+        assert_eq!(f.bytes(), HEADER + 4 * 5 + 3 * 9);
     }
 
     #[test]

@@ -56,19 +56,30 @@ pub struct SegTable<T> {
     len: usize,
 }
 
-impl<T: SegItem> Default for SegTable<T> {
+impl<T> Default for SegTable<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: SegItem> std::fmt::Debug for SegTable<T> {
+impl<T> std::fmt::Debug for SegTable<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SegTable({} members)", self.len)
     }
 }
 
-impl<T: SegItem> SegTable<T> {
+/// The hash function of members that carry their own key.
+#[inline]
+fn key_hash<T: SegItem>(x: &T) -> u64 {
+    member_hash(x.key())
+}
+
+/// The core, for any item type: lookups take the member's hash and an equality test, and the
+/// operations that rehash (inserts, which may split a segment, and scans) take `hash_of`, the
+/// hash of a stored item. This lets a table store items whose key lives elsewhere (a sorted
+/// set's map holds node numbers of its skip list, whose nodes hold the members), as long as
+/// `hash_of` agrees with the `hash` given to lookups, which must be [`member_hash`] of the key.
+impl<T> SegTable<T> {
     /// An empty table.
     pub fn new() -> Self {
         SegTable {
@@ -80,15 +91,6 @@ impl<T: SegItem> SegTable<T> {
             depth: 0,
             len: 0,
         }
-    }
-
-    /// An empty table with room for `n` members in its first segment (up to a segment's size).
-    pub fn with_capacity(n: usize) -> Self {
-        let mut t = Self::new();
-        t.segs[0]
-            .table
-            .reserve(n.min(SEGMENT_MAX), |x| table_hash(member_hash(x.key())));
-        t
     }
 
     /// Number of members.
@@ -113,52 +115,45 @@ impl<T: SegItem> SegTable<T> {
         self.dir.get(slot).copied().unwrap_or(0) as usize
     }
 
-    /// The member with key `key`.
+    /// The member with hash `hash` for which `eq` holds.
     #[inline]
-    pub fn get(&self, key: &[u8]) -> Option<&T> {
-        let h = member_hash(key);
+    pub fn find_by(&self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&T> {
         self.segs
-            .get(self.seg_index(h))?
+            .get(self.seg_index(hash))?
             .table
-            .find(table_hash(h), |x| x.key() == key)
+            .find(table_hash(hash), eq)
     }
 
-    /// The member with key `key`, mutable. Its key must not be changed.
+    /// The member with hash `hash` for which `eq` holds, mutable (its key must not change).
     #[inline]
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
-        let h = member_hash(key);
-        let i = self.seg_index(h);
-        self.segs
-            .get_mut(i)?
-            .table
-            .find_mut(table_hash(h), |x| x.key() == key)
-    }
-
-    /// Whether a member with key `key` exists.
-    #[inline]
-    pub fn contains(&self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+    pub fn find_mut_by(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        let i = self.seg_index(hash);
+        self.segs.get_mut(i)?.table.find_mut(table_hash(hash), eq)
     }
 
     /// The segment a new member with hash `h` goes into, splitting it first if full.
-    fn seg_for_insert(&mut self, h: u64) -> usize {
+    fn seg_for_insert(&mut self, h: u64, hash_of: &impl Fn(&T) -> u64) -> usize {
         let i = self.seg_index(h);
         if self.segs[i].table.len() >= SEGMENT_MAX {
-            self.split(i, h);
+            self.split(i, h, hash_of);
         }
         self.seg_index(h)
     }
 
-    /// Inserts `item`, replacing (and returning) a member with the same key.
-    pub fn insert(&mut self, item: T) -> Option<T> {
-        let h = member_hash(item.key());
-        let i = self.seg_for_insert(h);
-        let seg = &mut self.segs[i];
-        match seg.table.entry(
-            table_hash(h),
-            |x| x.key() == item.key(),
-            |x| table_hash(member_hash(x.key())),
-        ) {
+    /// Inserts `item`, whose hash is `hash`, or replaces (and returns) the member for which
+    /// `eq` holds.
+    pub fn insert_by(
+        &mut self,
+        hash: u64,
+        item: T,
+        eq: impl FnMut(&T) -> bool,
+        hash_of: impl Fn(&T) -> u64,
+    ) -> Option<T> {
+        let i = self.seg_for_insert(hash, &hash_of);
+        match self.segs[i]
+            .table
+            .entry(table_hash(hash), eq, |x| table_hash(hash_of(x)))
+        {
             hashbrown::hash_table::Entry::Occupied(mut o) => {
                 Some(std::mem::replace(o.get_mut(), item))
             }
@@ -170,41 +165,30 @@ impl<T: SegItem> SegTable<T> {
         }
     }
 
-    /// The member with key `key`, inserting `make()` first if there is none. Says whether it was
-    /// inserted.
-    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> T) -> (&mut T, bool) {
-        let h = member_hash(key);
-        let i = self.seg_for_insert(h);
-        let seg = &mut self.segs[i];
-        match seg.table.entry(
-            table_hash(h),
-            |x| x.key() == key,
-            |x| table_hash(member_hash(x.key())),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(o) => (o.into_mut(), false),
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                self.len += 1;
-                (v.insert(make()).into_mut(), true)
-            }
-        }
+    /// Inserts `item`, whose hash is `hash`, known to be absent (the caller looked it up).
+    pub fn insert_unique_by(&mut self, hash: u64, item: T, hash_of: impl Fn(&T) -> u64) {
+        let i = self.seg_for_insert(hash, &hash_of);
+        self.segs[i]
+            .table
+            .insert_unique(table_hash(hash), item, |x| table_hash(hash_of(x)));
+        self.len += 1;
     }
 
-    /// Removes and returns the member with key `key`.
-    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
-        let h = member_hash(key);
-        let i = self.seg_index(h);
+    /// Removes and returns the member with hash `hash` for which `eq` holds.
+    pub fn remove_by(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<T> {
+        let i = self.seg_index(hash);
         let found = self
             .segs
             .get_mut(i)?
             .table
-            .find_entry(table_hash(h), |x| x.key() == key)
+            .find_entry(table_hash(hash), eq)
             .ok()?;
         let (item, _) = found.remove();
         self.len -= 1;
         Some(item)
     }
 
-    fn split(&mut self, i: usize, h: u64) {
+    fn split(&mut self, i: usize, h: u64, hash_of: &impl Fn(&T) -> u64) {
         let d = self.segs[i].depth;
         if d >= MAX_DEPTH {
             return;
@@ -226,13 +210,8 @@ impl<T: SegItem> SegTable<T> {
         let old = &mut self.segs[i];
         old.depth = d + 1;
         let mut moved = HashTable::with_capacity(old.table.len() / 2 + 16);
-        for x in old
-            .table
-            .extract_if(|x| (member_hash(x.key()) >> bit_shift) & 1 == 1)
-        {
-            moved.insert_unique(table_hash(member_hash(x.key())), x, |y| {
-                table_hash(member_hash(y.key()))
-            });
+        for x in old.table.extract_if(|x| (hash_of(x) >> bit_shift) & 1 == 1) {
+            moved.insert_unique(table_hash(hash_of(&x)), x, |y| table_hash(hash_of(y)));
         }
         self.segs.push(Segment {
             depth: d + 1,
@@ -304,10 +283,16 @@ impl<T: SegItem> SegTable<T> {
         self.nth(rng.gen_range(0..self.len))
     }
 
-    /// Visits members whose hash is at least `cursor`, in hash order, until at least `count` were
-    /// passed to `f` (members of equal hash are kept together). Returns the cursor to continue
-    /// from, 0 when the iteration is complete (Redis's SCAN convention).
-    pub fn scan<'a>(&'a self, mut cursor: u64, count: usize, mut f: impl FnMut(&'a T)) -> u64 {
+    /// Visits members whose hash (`hash_of`) is at least `cursor`, in hash order, until at
+    /// least `count` were passed to `f` (members of equal hash are kept together). Returns the
+    /// cursor to continue from, 0 when the iteration is complete (Redis's SCAN convention).
+    pub fn scan_by<'a>(
+        &'a self,
+        mut cursor: u64,
+        count: usize,
+        hash_of: impl Fn(&T) -> u64,
+        mut f: impl FnMut(&'a T),
+    ) -> u64 {
         let count = count.max(1);
         let mut seen = 0usize;
         loop {
@@ -317,7 +302,7 @@ impl<T: SegItem> SegTable<T> {
             let mut found: Vec<(u64, &T)> = seg
                 .table
                 .iter()
-                .map(|x| (member_hash(x.key()), x))
+                .map(|x| (hash_of(x), x))
                 .filter(|(h, _)| *h >= cursor)
                 .collect();
             found.sort_unstable_by_key(|(h, _)| *h);
@@ -353,6 +338,88 @@ impl<T: SegItem> SegTable<T> {
             .sum::<usize>()
             + self.dir.capacity() * 4
             + self.segs.capacity() * std::mem::size_of::<Segment<T>>()
+    }
+}
+
+/// Members that carry their key: lookups by key.
+impl<T: SegItem> SegTable<T> {
+    /// An empty table with room for `n` members in its first segment (up to a segment's size).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut t = Self::new();
+        t.segs[0]
+            .table
+            .reserve(n.min(SEGMENT_MAX), |x| table_hash(key_hash(x)));
+        t
+    }
+
+    /// The member with key `key`.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&T> {
+        self.find_by(member_hash(key), |x| x.key() == key)
+    }
+
+    /// The member with key `key`, mutable. Its key must not be changed.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut T> {
+        self.find_mut_by(member_hash(key), |x| x.key() == key)
+    }
+
+    /// Whether a member with key `key` exists.
+    #[inline]
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts `item`, replacing (and returning) a member with the same key.
+    pub fn insert(&mut self, item: T) -> Option<T> {
+        let h = member_hash(item.key());
+        let i = self.seg_for_insert(h, &key_hash);
+        let seg = &mut self.segs[i];
+        match seg.table.entry(
+            table_hash(h),
+            |x| x.key() == item.key(),
+            |x| table_hash(key_hash(x)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => {
+                Some(std::mem::replace(o.get_mut(), item))
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(item);
+                self.len += 1;
+                None
+            }
+        }
+    }
+
+    /// The member with key `key`, inserting `make()` first if there is none. Says whether it was
+    /// inserted.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> T) -> (&mut T, bool) {
+        let h = member_hash(key);
+        let i = self.seg_for_insert(h, &key_hash);
+        let seg = &mut self.segs[i];
+        match seg.table.entry(
+            table_hash(h),
+            |x| x.key() == key,
+            |x| table_hash(key_hash(x)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => (o.into_mut(), false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                self.len += 1;
+                (v.insert(make()).into_mut(), true)
+            }
+        }
+    }
+
+    /// Removes and returns the member with key `key`.
+    pub fn remove(&mut self, key: &[u8]) -> Option<T> {
+        self.remove_by(member_hash(key), |x| x.key() == key)
+    }
+
+    /// Visits members whose hash is at least `cursor`, in hash order, until at least `count` were
+    /// passed to `f` (members of equal hash are kept together). Returns the cursor to continue
+    /// from, 0 when the iteration is complete (Redis's SCAN convention).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, f: impl FnMut(&'a T)) -> u64 {
+        self.scan_by(cursor, count, key_hash, f)
     }
 }
 

@@ -1516,11 +1516,49 @@ pub fn acl_categories(c: &Command) -> Vec<&'static str> {
         .collect()
 }
 
-/// The legacy `(first, last, step)` of COMMAND INFO.
+/// The legacy `(first, last, step)` of COMMAND INFO. For keys found by a function (numkeys),
+/// Redis derives it from the key specs that are plain ranges (`populateCommandLegacyRangeSpec`):
+/// ZUNIONSTORE's destination gives `1 1 1`, ZUNION has none and gives `0 0 0`.
 fn legacy_range(c: &Command) -> (i64, i64, i64) {
     match c.def.keys {
         KeySpec::Range(f, l, s) => (f as i64, l as i64, s as i64),
-        KeySpec::None | KeySpec::Custom(_) => (0, 0, 0),
+        KeySpec::None => (0, 0, 0),
+        KeySpec::Custom(_) => {
+            let (mut first, mut last, mut prev_last) = (i64::MAX, 0i64, 0i64);
+            for spec in c.def.resolved_key_specs() {
+                let (
+                    BeginSearch::Index(pos),
+                    FindKeys::Range {
+                        lastkey, keystep, ..
+                    },
+                ) = (spec.begin, spec.find)
+                else {
+                    continue;
+                };
+                let pos = pos as i64;
+                if keystep != 1 || (prev_last != 0 && prev_last != pos - 1) {
+                    continue;
+                }
+                first = first.min(pos);
+                let abs_last = if lastkey >= 0 {
+                    lastkey as i64 + pos
+                } else {
+                    lastkey as i64
+                };
+                // Redis compares these as unsigned, so a negative `lastkey` wins.
+                last = if (abs_last as u64) > (last as u64) {
+                    abs_last
+                } else {
+                    last
+                };
+                prev_last = last;
+            }
+            if first == i64::MAX {
+                (0, 0, 0)
+            } else {
+                (first, last, 1)
+            }
+        }
     }
 }
 
