@@ -308,10 +308,11 @@ impl Engine {
         }
     }
 
-    /// The access clock for a key read now (LRU seconds, 24 bits as in Redis).
+    /// The access clock for a key read now (LRU seconds, 22 bits: Redis keeps 24, Flint's entry
+    /// has room for 22, which wrap after 48 days instead of 194).
     #[inline]
     pub fn lru_clock(now_ms: u64) -> u32 {
-        ((now_ms / 1000) & 0xFF_FFFF) as u32
+        ((now_ms / 1000) & crate::value::CLOCK_MAX as u64) as u32
     }
 
     /// One round of active expiry: visits shards round-robin, removing expired keys, for at most
@@ -348,7 +349,7 @@ impl Engine {
                     // propagated (or touch watchers) before their deletion is.
                     let watches = &self.keyspace.watches;
                     for e in &step.expired {
-                        let key = e.key.as_slice();
+                        let key = e.key();
                         if watches.active() {
                             watches.touch(db, key, self.keyspace.hasher.hash(key), false);
                         }
@@ -418,7 +419,14 @@ impl Engine {
     pub fn memory(&self) -> MemoryStats {
         let probe = *self.memory_probe.read();
         let m = match probe {
-            Some(p) => p(),
+            Some(p) => {
+                // Free keyspace slots count as free memory, as eviction sees it (`evict.rs`).
+                let mut m = p();
+                m.allocated = m
+                    .allocated
+                    .saturating_sub(crate::keyspace::slab_free_bytes());
+                m
+            }
             None => MemoryStats {
                 allocated: rss_bytes(),
                 active: 0,

@@ -6,7 +6,8 @@
 //! - the top [`SHARD_BITS`] bits pick the shard (the lock unit);
 //! - the next bits index the shard's *directory*, whose slots point at *segments* (extendible
 //!   hashing: a segment of local depth `d` serves every slot sharing its top `d` bits);
-//! - inside a segment, a `hashbrown::HashTable<Entry>` stores entries inline.
+//! - inside a segment, a `hashbrown::HashTable<u32>` holds slot numbers of the shard's entry
+//!   slab, where each entry is 48 bytes (see `Slab`).
 //!
 //! A segment never holds more than [`SEGMENT_MAX`] entries: instead of growing past it, it splits
 //! in two by the next hash bit, moving about a thousand entries. So no insert ever rehashes a big
@@ -22,12 +23,11 @@
 //! must not be the shard/directory bits, which are equal for every entry of a segment.
 
 use std::hash::BuildHasher;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
-use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
 
 /// log2 of the number of shards per database.
@@ -91,27 +91,151 @@ fn table_hash(h: u64) -> u64 {
     h ^ (h << 32)
 }
 
-/// A segment: one small hash table covering one range of hash values.
+/// Entries per slab chunk: 341 x 48 = 16368 bytes, just under mimalloc's 16 KiB size class,
+/// four to a 64 KiB page with nothing left over. (256 entries made 12288-byte chunks, five to a
+/// page with 4 KiB left: 3 bytes per key of RSS.)
+const CHUNK: usize = 341;
+/// Bytes of one entry.
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+/// Marks the end of a slab's free list.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Bytes of free slab slots, over every shard: allocated from the allocator's point of view, but
+/// reusable by the next key, so [`slab_free_bytes`] is subtracted from the memory maxmemory
+/// counts (else evicting a key with an inline value would free nothing and eviction would go on
+/// and on). Striped like the allocator's own count; only the sum is meaningful.
+static SLAB_FREE: [PaddedI64; 16] = [const { PaddedI64(AtomicI64::new(0)) }; 16];
+
+#[repr(align(64))]
+struct PaddedI64(AtomicI64);
+
+#[inline]
+fn count_slab_free(slots: i64) {
+    let i = crate::counter::stripe() % SLAB_FREE.len();
+    SLAB_FREE[i]
+        .0
+        .fetch_add(slots * ENTRY_BYTES as i64, Ordering::Relaxed);
+}
+
+/// Bytes of free entry slots in every shard's slab (see [`SLAB_FREE`]).
+pub fn slab_free_bytes() -> u64 {
+    SLAB_FREE
+        .iter()
+        .map(|s| s.0.load(Ordering::Relaxed))
+        .sum::<i64>()
+        .max(0) as u64
+}
+
+/// A shard's entries: fixed chunks of [`CHUNK`] entries, addressed by a `u32` slot number, with
+/// a free list threaded through the vacant slots. Segments' hash tables hold slot numbers (4
+/// bytes per bucket instead of an 8-byte pointer to a boxed entry), and a key costs no
+/// allocation of its own: one 48-byte slot.
+#[derive(Default)]
+struct Slab {
+    chunks: Vec<Box<[Entry]>>,
+    /// First free slot, or [`NO_SLOT`].
+    free: u32,
+    /// Free slots (for the accounting).
+    free_count: usize,
+}
+
+impl Slab {
+    fn new() -> Self {
+        Slab {
+            chunks: Vec::new(),
+            free: NO_SLOT,
+            free_count: 0,
+        }
+    }
+
+    // IMPORTANT: slot numbers only come from this slab's own tables, so indexing cannot fail;
+    // a panic here would be a keyspace bug, never something a client can cause.
+    #[inline]
+    fn get(&self, i: u32) -> &Entry {
+        &self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: u32) -> &mut Entry {
+        &mut self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+
+    /// Stores `e` in a free slot (adding a chunk if there is none) and returns its number.
+    fn alloc(&mut self, e: Entry) -> u32 {
+        if self.free == NO_SLOT {
+            let base = (self.chunks.len() * CHUNK) as u32;
+            let chunk: Box<[Entry]> = (0..CHUNK as u32)
+                .map(|j| {
+                    if j + 1 < CHUNK as u32 {
+                        Entry::vacant(base + j + 1)
+                    } else {
+                        Entry::vacant(NO_SLOT)
+                    }
+                })
+                .collect();
+            self.chunks.push(chunk);
+            self.free = base;
+            self.free_count += CHUNK;
+            count_slab_free(CHUNK as i64);
+        }
+        let i = self.free;
+        let slot = self.get_mut(i);
+        let next = slot.vacant_next();
+        *slot = e;
+        self.free = next;
+        self.free_count -= 1;
+        count_slab_free(-1);
+        i
+    }
+
+    /// Takes the entry out of slot `i`, which becomes free.
+    fn free(&mut self, i: u32) -> Entry {
+        let next = self.free;
+        let e = std::mem::replace(self.get_mut(i), Entry::vacant(next));
+        self.free = i;
+        self.free_count += 1;
+        count_slab_free(1);
+        e
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * ENTRY_BYTES + self.chunks.capacity() * 16
+    }
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        count_slab_free(-(self.free_count as i64));
+    }
+}
+
+/// A segment: one small hash table (of slab slot numbers) covering one range of hash values.
 #[derive(Default)]
 struct Segment {
     /// Local depth: how many directory bits all its entries share.
     depth: u32,
-    table: HashTable<Box<Entry>>,
+    table: HashTable<u32>,
     /// Entries with a TTL (lets active expiry skip segments without any).
     volatile: u32,
 }
 
 /// One lock unit of a database.
-#[derive(Default)]
 pub struct Shard {
     /// Slot -> segment index; `2^depth` slots.
     dir: Vec<u32>,
     segs: Vec<Segment>,
+    slab: Slab,
     depth: u32,
     len: usize,
     volatile: usize,
     /// Where active expiry resumes (a segment index).
     expire_cursor: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard::new()
+    }
 }
 
 /// What [`Shard::lookup`] found.
@@ -155,12 +279,19 @@ pub struct ExpireStep {
     pub wrapped: bool,
 }
 
+/// The hash of the entry in slot `i` (for hashbrown's rehashing and segment splits).
+#[inline]
+fn slot_hash(slab: &Slab, hasher: &KeyHasher, i: u32) -> u64 {
+    hasher.hash(slab.get(i).key())
+}
+
 impl Shard {
     /// An empty shard.
     pub fn new() -> Self {
         Shard {
             dir: vec![0],
             segs: vec![Segment::default()],
+            slab: Slab::new(),
             depth: 0,
             len: 0,
             volatile: 0,
@@ -197,66 +328,73 @@ impl Shard {
         self.dir.get(self.slot(hash)).copied().unwrap_or(0) as usize
     }
 
+    /// The slab slot of `key`, expired or not.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let seg = self.segs.get(self.seg_index(hash))?;
+        let slab = &self.slab;
+        seg.table
+            .find(table_hash(hash), |&i| slab.get(i).key() == key)
+            .copied()
+    }
+
     /// The entry for `key`, expired or not.
     #[inline]
     pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
-        let seg = self.segs.get(self.seg_index(hash))?;
-        seg.table
-            .find(table_hash(hash), |e| e.key.as_slice() == key)
-            .map(|b| &**b)
+        let i = self.find(hash, key)?;
+        Some(self.slab.get(i))
     }
 
     /// The entry for `key`, mutable, expired or not.
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
-        let i = self.seg_index(hash);
-        let seg = self.segs.get_mut(i)?;
-        seg.table
-            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
-            .map(|b| &mut **b)
+        let i = self.find(hash, key)?;
+        Some(self.slab.get_mut(i))
     }
 
     /// Finds `key` with one probe, removing it instead if its TTL has passed at `now_ms`.
     #[inline]
     pub fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Lookup<'_> {
         let i = self.seg_index(hash);
-        let Some(seg) = self.segs.get_mut(i) else {
+        let Shard { segs, slab, .. } = self;
+        let Some(seg) = segs.get_mut(i) else {
             return Lookup::Missing;
         };
-        match seg
+        let Ok(found) = seg
             .table
-            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
-        {
-            Err(_) => Lookup::Missing,
-            Ok(found) => {
-                if found.get().is_expired(now_ms) {
-                    let (entry, _) = found.remove();
-                    seg.volatile -= 1;
-                    self.volatile -= 1;
-                    self.len -= 1;
-                    Lookup::Expired(*entry)
-                } else {
-                    Lookup::Live(found.into_mut())
-                }
-            }
+            .find_entry(table_hash(hash), |&i| slab.get(i).key() == key)
+        else {
+            return Lookup::Missing;
+        };
+        let slot = *found.get();
+        if slab.get(slot).is_expired(now_ms) {
+            found.remove();
+            seg.volatile -= 1;
+            self.volatile -= 1;
+            self.len -= 1;
+            Lookup::Expired(slab.free(slot))
+        } else {
+            Lookup::Live(slab.get_mut(slot))
         }
     }
 
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let i = self.seg_index(hash);
-        let seg = self.segs.get_mut(i)?;
+        let Shard { segs, slab, .. } = self;
+        let seg = segs.get_mut(i)?;
         let found = seg
             .table
-            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
+            .find_entry(table_hash(hash), |&i| slab.get(i).key() == key)
             .ok()?;
-        let (entry, _) = found.remove();
+        let (slot, _) = found.remove();
+        let entry = slab.free(slot);
         self.len -= 1;
         if entry.has_expire() {
             seg.volatile -= 1;
             self.volatile -= 1;
         }
-        Some(*entry)
+        Some(entry)
     }
 
     /// The index of the segment a new entry with `hash` goes into, splitting that segment first
@@ -283,18 +421,20 @@ impl Shard {
     pub fn insert_new(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) -> &mut Entry {
         let i = self.seg_for_insert(hasher, hash);
         self.len += 1;
-        if entry.has_expire() {
+        let has_expire = entry.has_expire();
+        if has_expire {
             self.volatile += 1;
         }
-        let seg = &mut self.segs[i];
-        if entry.has_expire() {
+        let slot = self.slab.alloc(entry);
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        if has_expire {
             seg.volatile += 1;
         }
-        seg.table
-            .insert_unique(table_hash(hash), Box::new(entry), |e| {
-                table_hash(hasher.hash(e.key.as_slice()))
-            })
-            .into_mut()
+        seg.table.insert_unique(table_hash(hash), slot, |&j| {
+            table_hash(slot_hash(slab, hasher, j))
+        });
+        self.slab.get_mut(slot)
     }
 
     /// Stores `value` under `key` with expiry `expire_at` (0: none) in one probe, replacing
@@ -311,15 +451,15 @@ impl Shard {
         now_ms: u64,
     ) -> Upsert {
         let i = self.seg_for_insert(hasher, hash);
-        let seg = &mut self.segs[i];
-        #[allow(clippy::borrowed_box)]
-        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
-        match seg
-            .table
-            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
-        {
-            hashbrown::hash_table::Entry::Occupied(mut found) => {
-                let e = found.get_mut();
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        match seg.table.entry(
+            table_hash(hash),
+            |&j| slab.get(j).key() == key,
+            |&j| table_hash(slot_hash(slab, hasher, j)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let e = slab.get_mut(*found.get());
                 let expired = e.is_expired(now_ms);
                 count_ttl_change(
                     &mut seg.volatile,
@@ -328,21 +468,21 @@ impl Shard {
                     expire_at != 0,
                 );
                 let old = std::mem::replace(&mut e.value, value);
-                e.expire_at = expire_at;
-                e.lru = lru;
+                e.set_expire_at(expire_at);
+                e.set_lru(lru);
                 if expired {
                     Upsert::ReplacedExpired(old)
                 } else {
                     Upsert::Replaced(old)
                 }
             }
-            hashbrown::hash_table::Entry::Vacant(slot) => {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
                 if expire_at != 0 {
                     seg.volatile += 1;
                     self.volatile += 1;
                 }
                 self.len += 1;
-                slot.insert(Box::new(new_entry(key, value, expire_at, lru)));
+                vacant.insert(slab.alloc(Entry::new(key, value, expire_at, lru)));
                 Upsert::New
             }
         }
@@ -362,32 +502,33 @@ impl Shard {
         make: impl FnOnce() -> Value,
     ) -> GetOrInsert<'_> {
         let i = self.seg_for_insert(hasher, hash);
-        let seg = &mut self.segs[i];
-        #[allow(clippy::borrowed_box)]
-        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
-        match seg
-            .table
-            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
-        {
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        match seg.table.entry(
+            table_hash(hash),
+            |&j| slab.get(j).key() == key,
+            |&j| table_hash(slot_hash(slab, hasher, j)),
+        ) {
             hashbrown::hash_table::Entry::Occupied(found) => {
-                let e = found.into_mut();
+                let e = slab.get_mut(*found.get());
                 if !e.is_expired(now_ms) {
                     return GetOrInsert::Found(e);
                 }
                 count_ttl_change(&mut seg.volatile, &mut self.volatile, true, expire_at != 0);
                 let old = std::mem::replace(&mut e.value, make());
-                e.expire_at = expire_at;
-                e.lru = lru;
+                e.set_expire_at(expire_at);
+                e.set_lru(lru);
                 GetOrInsert::ReplacedExpired(e, old)
             }
-            hashbrown::hash_table::Entry::Vacant(slot) => {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
                 if expire_at != 0 {
                     seg.volatile += 1;
                     self.volatile += 1;
                 }
                 self.len += 1;
-                let e = slot.insert(Box::new(new_entry(key, make(), expire_at, lru)));
-                GetOrInsert::Inserted(e.into_mut())
+                let slot = slab.alloc(Entry::new(key, make(), expire_at, lru));
+                vacant.insert(slot);
+                GetOrInsert::Inserted(slab.get_mut(slot))
             }
         }
     }
@@ -396,22 +537,20 @@ impl Shard {
     /// Returns false if the key is absent.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64) -> bool {
         let i = self.seg_index(hash);
-        let Some(seg) = self.segs.get_mut(i) else {
+        let Some(slot) = self.find(hash, key) else {
             return false;
         };
-        let Some(e) = seg
-            .table
-            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
-        else {
-            return false;
-        };
-        count_ttl_change(
-            &mut seg.volatile,
-            &mut self.volatile,
-            e.has_expire(),
-            expire_at != 0,
-        );
-        e.expire_at = expire_at;
+        let Shard { segs, slab, .. } = self;
+        let e = slab.get_mut(slot);
+        if let Some(seg) = segs.get_mut(i) {
+            count_ttl_change(
+                &mut seg.volatile,
+                &mut self.volatile,
+                e.has_expire(),
+                expire_at != 0,
+            );
+        }
+        e.set_expire_at(expire_at);
         true
     }
 
@@ -440,26 +579,27 @@ impl Shard {
         let start = slot & !(span - 1);
         let new_index = self.segs.len() as u32;
         let bit_shift = 63 - SHARD_BITS - d;
-        let old = &mut self.segs[i];
+        let Shard { segs, slab, .. } = self;
+        let old = &mut segs[i];
         old.depth = d + 1;
         let mut moved = HashTable::with_capacity(old.table.len() / 2 + 16);
         let mut moved_volatile = 0;
-        for e in old
+        for j in old
             .table
-            .extract_if(|e| (hasher.hash(e.key.as_slice()) >> bit_shift) & 1 == 1)
+            .extract_if(|&mut j| (slot_hash(slab, hasher, j) >> bit_shift) & 1 == 1)
         {
-            if e.has_expire() {
+            if slab.get(j).has_expire() {
                 moved_volatile += 1;
             }
-            let h = hasher.hash(e.key.as_slice());
-            moved.insert_unique(table_hash(h), e, |x| {
-                table_hash(hasher.hash(x.key.as_slice()))
+            let h = slot_hash(slab, hasher, j);
+            moved.insert_unique(table_hash(h), j, |&x| {
+                table_hash(slot_hash(slab, hasher, x))
             });
         }
         old.volatile -= moved_volatile;
         // The old half keeps its buckets: shrinking would rehash its ~900 entries only for the
         // next inserts to grow and rehash them again.
-        self.segs.push(Segment {
+        segs.push(Segment {
             depth: d + 1,
             table: moved,
             volatile: moved_volatile,
@@ -469,22 +609,28 @@ impl Shard {
         }
     }
 
+    /// Every entry (expired ones included), in storage order.
+    fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.segs
+            .iter()
+            .flat_map(move |seg| seg.table.iter().map(move |&i| self.slab.get(i)))
+    }
+
     /// Calls `f` on every entry (expired ones included).
     pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
-        for seg in &self.segs {
-            for e in seg.table.iter() {
-                f(e);
-            }
+        for e in self.entries() {
+            f(e);
         }
     }
 
     /// Removes every entry, returning the old contents to be dropped by the caller (possibly on
     /// another thread).
     pub fn take(&mut self) -> Shard {
-        std::mem::replace(self, Shard::new())
+        std::mem::take(self)
     }
 
-    /// Heap bytes used by the tables (not counting what values own).
+    /// Heap bytes used by the tables and the entry slab (not counting what keys and values
+    /// own).
     pub fn table_bytes(&self) -> usize {
         self.segs
             .iter()
@@ -492,6 +638,7 @@ impl Shard {
             .sum::<usize>()
             + self.dir.capacity() * 4
             + self.segs.capacity() * std::mem::size_of::<Segment>()
+            + self.slab.bytes()
     }
 
     /// Visits segments from the expiry cursor, removing expired entries, until `budget` entries
@@ -503,24 +650,30 @@ impl Shard {
             return step;
         }
         let n = self.segs.len();
+        let mut slots = Vec::new();
         for _ in 0..n {
             if self.expire_cursor >= n {
                 self.expire_cursor = 0;
                 step.wrapped = true;
             }
-            let seg = &mut self.segs[self.expire_cursor];
+            let Shard { segs, slab, .. } = self;
+            let seg = &mut segs[self.expire_cursor];
             self.expire_cursor += 1;
             if seg.volatile == 0 {
                 continue;
             }
             step.checked += seg.volatile as usize;
-            let before = step.expired.len();
-            step.expired
-                .extend(seg.table.extract_if(|e| e.is_expired(now_ms)).map(|b| *b));
-            let removed = step.expired.len() - before;
-            seg.volatile -= removed as u32;
-            self.volatile -= removed;
-            self.len -= removed;
+            slots.clear();
+            slots.extend(
+                seg.table
+                    .extract_if(|&mut j| slab.get(j).is_expired(now_ms)),
+            );
+            seg.volatile -= slots.len() as u32;
+            self.volatile -= slots.len();
+            self.len -= slots.len();
+            for &j in &slots {
+                step.expired.push(slab.free(j));
+            }
             if step.checked >= budget {
                 break;
             }
@@ -549,7 +702,10 @@ impl Shard {
             let mut found: Vec<(u64, &Entry)> = seg
                 .table
                 .iter()
-                .map(|e| (hasher.hash(e.key.as_slice()), &**e))
+                .map(|&j| {
+                    let e = self.slab.get(j);
+                    (hasher.hash(e.key()), e)
+                })
                 .filter(|(h, _)| *h >= cursor)
                 .collect();
             found.sort_unstable_by_key(|(h, _)| *h);
@@ -601,12 +757,13 @@ impl Shard {
                 continue;
             }
             let skip = ((r >> 32) as usize) % seg.table.len();
-            for e in seg
+            for &j in seg
                 .table
                 .iter()
                 .skip(skip)
                 .chain(seg.table.iter().take(skip))
             {
+                let e = self.slab.get(j);
                 if volatile_only && !e.has_expire() {
                     continue;
                 }
@@ -623,7 +780,7 @@ impl Shard {
     pub fn nth(&self, mut n: usize) -> Option<&Entry> {
         for seg in &self.segs {
             if n < seg.table.len() {
-                return seg.table.iter().nth(n).map(|b| &**b);
+                return seg.table.iter().nth(n).map(|&j| self.slab.get(j));
             }
             n -= seg.table.len();
         }
@@ -726,12 +883,7 @@ impl Keyspace {
 
 /// Builds a new entry with the access clock set to `lru`.
 pub fn new_entry(key: &[u8], value: Value, expire_at: u64, lru: u32) -> Entry {
-    Entry {
-        key: SmallBytes::new(key),
-        value,
-        expire_at,
-        lru,
-    }
+    Entry::new(key, value, expire_at, lru)
 }
 
 #[cfg(test)]
@@ -793,7 +945,7 @@ mod tests {
         let mut added = 1000;
         loop {
             let next = shard.scan(&h, target, cursor, 10, |e| {
-                *seen.entry(e.key.as_slice().to_vec()).or_insert(0) += 1;
+                *seen.entry(e.key().to_vec()).or_insert(0) += 1;
             });
             // Grow the shard while scanning so segments split under the cursor.
             for k in keys.iter().skip(added).take(20) {

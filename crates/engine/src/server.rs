@@ -1404,13 +1404,13 @@ fn debug_object(ctx: &mut Ctx<'_>) -> Result<()> {
             Value::Int(n) if (0..10_000).contains(&n) => i32::MAX as i64,
             _ => 1,
         };
-        let idle = now_clock.wrapping_sub(e.lru) & 0xFF_FFFF;
+        let idle = now_clock.wrapping_sub(e.lru()) & crate::value::CLOCK_MAX;
         format!(
             "Value at:{:#x} refcount:{refcount} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
             e as *const _ as usize,
             e.value.encoding(),
             if e.value.is_string() { rdb_string_len(&e.value) } else { 0 },
-            e.lru,
+            e.lru(),
         )
     });
     ctx.db.lru = saved_lru;
