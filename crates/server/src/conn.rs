@@ -130,6 +130,10 @@ async fn serve(
     let block_wake = Arc::new(tokio::sync::Notify::new());
     let wake = block_wake.clone();
     sess.block_waker = Some(BlockWaker::new(move || wake.notify_one()));
+    // Woken when a pub/sub message is queued for this client (see `flint_engine::pubsub`).
+    let push_wake = Arc::new(tokio::sync::Notify::new());
+    let wake = push_wake.clone();
+    sess.pubsub.waker = Some(BlockWaker::new(move || wake.notify_one()));
     loop {
         // Refresh the settings snapshot only when CONFIG SET changed something.
         if engine.config.epoch() != epoch {
@@ -143,9 +147,10 @@ async fn serve(
             let grow = needed.min(buf.len().max(READ_CHUNK)).max(READ_CHUNK);
             buf.reserve(grow);
         }
-        // Monitors, like replicas, never time out. No timer exists unless `timeout` is set:
-        // registering one per read would cost more than the read.
-        let idle = (settings.timeout_s > 0 && monitor.is_none())
+        // Monitors, like replicas, never time out, nor do subscribers. No timer exists unless
+        // `timeout` is set: registering one per read would cost more than the read.
+        let subscribed = sess.pubsub.is_subscribed();
+        let idle = (settings.timeout_s > 0 && monitor.is_none() && !subscribed)
             .then(|| Duration::from_secs(settings.timeout_s));
         let idle_timer = async {
             match idle {
@@ -159,6 +164,7 @@ async fn serve(
             r = stream.read_buf(&mut buf) => Wake::Read(r?),
             _ = kill.notified() => return Ok(()),
             _ = monitor_wake.notified(), if monitor.is_some() => Wake::Monitor,
+            _ = push_wake.notified(), if subscribed => Wake::Push,
             _ = idle_timer => return Ok(()),
         };
         let n = match woken {
@@ -169,6 +175,13 @@ async fn serve(
                         return Ok(());
                     }
                 }
+                continue;
+            }
+            Wake::Push => {
+                if let Some(mailbox) = sess.pubsub.mailbox() {
+                    mailbox.drain_into(&mut out);
+                }
+                flush(stream, &mut out, engine).await?;
                 continue;
             }
         };
@@ -202,6 +215,12 @@ async fn serve(
                     if monitor.is_some() && !monitor_may_run(engine, &args, &mut out, &mut monitor)
                     {
                         continue;
+                    }
+                    // Messages that arrived before this command go out before its reply.
+                    if let Some(mailbox) = sess.pubsub.mailbox() {
+                        if mailbox.has_pending() {
+                            mailbox.drain_into(&mut out);
+                        }
                     }
                     let action = if !engine.enter_batch(sess) && !enter_gate(engine, sess).await {
                         // A script has run past busy-reply-threshold holding the gate.
@@ -379,6 +398,8 @@ enum Wake {
     Read(usize),
     /// MONITOR lines are waiting.
     Monitor,
+    /// Pub/sub messages are waiting.
+    Push,
 }
 
 /// Holds the engine gate shared for the rest of the batch. Only called when
