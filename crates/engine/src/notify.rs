@@ -141,7 +141,7 @@ impl Ctx<'_> {
     /// [`Ctx::notify_in`]).
     #[inline]
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
-        self.notify_in(class, event, self.sess.db, key);
+        self.notify_in(class, event, self.db.db, key);
     }
 
     /// Notifies `event` of class `class` on `key` of database `db`, if configured: keys the
