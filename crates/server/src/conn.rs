@@ -181,7 +181,9 @@ async fn serve(
                 if let Some(mailbox) = sess.pubsub.mailbox() {
                     mailbox.drain_into(&mut out);
                 }
-                flush(stream, &mut out, engine).await?;
+                if !flush_unless_killed(stream, &mut out, engine, kill).await? {
+                    return Ok(());
+                }
                 continue;
             }
         };
@@ -313,7 +315,13 @@ async fn serve(
             );
             return Ok(());
         }
-        flush(stream, &mut out, engine).await?;
+        if sess.pubsub.is_subscribed() {
+            if !flush_unless_killed(stream, &mut out, engine, kill).await? {
+                return Ok(());
+            }
+        } else {
+            flush(stream, &mut out, engine).await?;
+        }
         if close || sess.handle.is_killed() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -552,6 +560,20 @@ async fn forward_monitor_lines(
     }
     flush(stream, out, engine).await?;
     Ok(true)
+}
+
+/// [`flush`] for a subscriber, which may be killed while the write waits on a client that
+/// does not read (its messages passed client-output-buffer-limit): returns false then.
+async fn flush_unless_killed(
+    stream: &mut TcpStream,
+    out: &mut ReplyWriter,
+    engine: &Engine,
+    kill: &tokio::sync::Notify,
+) -> std::io::Result<bool> {
+    tokio::select! {
+        r = flush(stream, out, engine) => r.map(|()| true),
+        _ = kill.notified() => Ok(false),
+    }
 }
 
 async fn flush(
