@@ -243,6 +243,50 @@ fn keyspace_events_like_redis() {
 }
 
 #[test]
+fn list_and_hash_keyspace_events_like_redis() {
+    compare_transcripts(
+        2,
+        &[
+            "1: CONFIG SET notify-keyspace-events KElhg",
+            "0: PSUBSCRIBE __key*__:*",
+            "1: LPUSH l a b c",
+            "1: RPUSH l d",
+            "1: LPUSHX nolist x",
+            "1: RPUSHX l e",
+            "1: LSET l 0 z",
+            "1: LINSERT l BEFORE z y",
+            "1: LINSERT l BEFORE nosuch y",
+            "1: LREM l 1 y",
+            "1: LREM l 1 nosuch",
+            "1: LPOP l",
+            "1: RPOP l 2",
+            "1: LPOP l 0",
+            "1: LTRIM l 0 0",
+            "1: RPUSH l2 1 2",
+            "1: LMOVE l2 l3 LEFT RIGHT",
+            "1: RPOPLPUSH l2 l3",
+            "1: LMOVE l3 l3 LEFT RIGHT",
+            "1: LMPOP 2 nosuch l3 RIGHT COUNT 5",
+            "1: RPUSH l4 x",
+            "1: BLPOP l4 0",
+            "1: RPUSH l5 x y",
+            "1: LTRIM l5 5 6",
+            "1: HSET h a 1 b 2",
+            "1: HSET h a 1",
+            "1: HSETNX h a 1",
+            "1: HSETNX h c 1",
+            "1: HSETNX h2 c 1",
+            "1: HINCRBY h n 5",
+            "1: HINCRBYFLOAT h f 1.5",
+            "1: HMSET h x 1",
+            "1: HDEL h nosuch",
+            "1: HDEL h a b",
+            "1: HDEL h2 c",
+        ],
+    );
+}
+
+#[test]
 fn own_keyspace_events_precede_the_reply_in_resp3() {
     compare_transcripts(
         1,
