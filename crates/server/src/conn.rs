@@ -17,6 +17,11 @@
 //! thread. After MONITOR the connection also forwards the lines the engine queues for it (see
 //! `flint_engine::engine::MonitorSink`); it still answers commands that do not touch the
 //! keyspace, and RESET turns it back into a normal client.
+//!
+//! A client that subscribed (`flint_engine::pubsub`) also gets the messages queued in its
+//! mailbox: written when the mailbox wakes the connection, and before the reply of each
+//! command it runs meanwhile, so messages and replies keep Redis's order. A subscriber killed
+//! for passing client-output-buffer-limit stops waiting on a socket its client does not read.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
