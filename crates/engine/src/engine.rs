@@ -348,6 +348,8 @@ impl Engine {
                 let step = {
                     let mut locked = d.shard(shard).lock();
                     let step = locked.expire_step(now, 256);
+                    // Give back a slab chunk if deletions left enough free (bounded work).
+                    locked.compact_step(&self.keyspace.hasher);
                     // While the shard is still locked, so that no write to these keys can be
                     // propagated (or touch watchers) before their deletion is.
                     let watches = &self.keyspace.watches;

@@ -97,8 +97,6 @@ fn table_hash(h: u64) -> u64 {
 const CHUNK: usize = 341;
 /// Bytes of one entry.
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
-/// Marks the end of a slab's free list.
-const NO_SLOT: u32 = u32::MAX;
 
 /// Bytes of free slab slots, over every shard: allocated from the allocator's point of view, but
 /// reusable by the next key, so [`slab_free_bytes`] is subtracted from the memory maxmemory
@@ -126,24 +124,52 @@ pub fn slab_free_bytes() -> u64 {
         .max(0) as u64
 }
 
-/// A shard's entries: fixed chunks of [`CHUNK`] entries, addressed by a `u32` slot number, with
-/// a free list threaded through the vacant slots. Segments' hash tables hold slot numbers (4
-/// bytes per bucket instead of an 8-byte pointer to a boxed entry), and a key costs no
-/// allocation of its own: one 48-byte slot.
-#[derive(Default)]
+/// A shard's entries: fixed chunks of [`CHUNK`] entries, addressed by a `u32` slot number
+/// (`chunk * CHUNK + offset`). Segments' hash tables hold slot numbers (4 bytes per bucket
+/// instead of an 8-byte pointer to a boxed entry), and a key costs no allocation of its own:
+/// one 48-byte slot.
+///
+/// Each chunk threads a free list through its vacant slots, and new entries go to the lowest
+/// chunk with room, so live entries gather in the low chunks and deletions empty the high
+/// ones. [`Shard::compact_step`] moves the last chunk's entries down and frees the chunk once
+/// enough of the slab is free, so memory goes back after mass deletions (as an allocator would
+/// give back its pages).
 struct Slab {
     chunks: Vec<Box<[Entry]>>,
-    /// First free slot, or [`NO_SLOT`].
-    free: u32,
-    /// Free slots (for the accounting).
+    /// Per chunk: its first free slot's offset, or [`NO_OFFSET`].
+    heads: Vec<u16>,
+    /// Per chunk: how many slots are free.
+    counts: Vec<u16>,
+    /// Per chunk: which slots hold an entry (bit `off` of word `off / 64`).
+    used: Vec<[u64; USED_WORDS]>,
+    /// Bit `c` set when chunk `c` has a free slot.
+    has_free: Vec<u64>,
+    /// No word of `has_free` below this one has a bit set (where `alloc` starts looking).
+    first_word: usize,
+    /// Free slots in all chunks.
     free_count: usize,
+}
+
+/// End of a chunk's free list.
+const NO_OFFSET: u16 = u16::MAX;
+/// Words of a chunk's occupancy bitmap.
+const USED_WORDS: usize = CHUNK.div_ceil(64);
+
+impl Default for Slab {
+    fn default() -> Self {
+        Slab::new()
+    }
 }
 
 impl Slab {
     fn new() -> Self {
         Slab {
             chunks: Vec::new(),
-            free: NO_SLOT,
+            heads: Vec::new(),
+            counts: Vec::new(),
+            used: Vec::new(),
+            has_free: Vec::new(),
+            first_word: 0,
             free_count: 0,
         }
     }
@@ -160,46 +186,116 @@ impl Slab {
         &mut self.chunks[i as usize / CHUNK][i as usize % CHUNK]
     }
 
-    /// Stores `e` in a free slot (adding a chunk if there is none) and returns its number.
-    fn alloc(&mut self, e: Entry) -> u32 {
-        if self.free == NO_SLOT {
-            let base = (self.chunks.len() * CHUNK) as u32;
-            let chunk: Box<[Entry]> = (0..CHUNK as u32)
-                .map(|j| {
-                    if j + 1 < CHUNK as u32 {
-                        Entry::vacant(base + j + 1)
-                    } else {
-                        Entry::vacant(NO_SLOT)
-                    }
-                })
-                .collect();
-            self.chunks.push(chunk);
-            self.free = base;
-            self.free_count += CHUNK;
-            count_slab_free(CHUNK as i64);
+    fn set_has_free(&mut self, c: usize, on: bool) {
+        let (w, b) = (c / 64, c % 64);
+        if w >= self.has_free.len() {
+            self.has_free.resize(w + 1, 0);
         }
-        let i = self.free;
-        let slot = self.get_mut(i);
-        let next = slot.vacant_next();
+        if on {
+            self.has_free[w] |= 1 << b;
+            self.first_word = self.first_word.min(w);
+        } else {
+            self.has_free[w] &= !(1 << b);
+        }
+    }
+
+    /// The lowest chunk with a free slot.
+    fn lowest_with_room(&mut self) -> Option<usize> {
+        let start = self.first_word.min(self.has_free.len());
+        let (i, w) = self.has_free[start..]
+            .iter()
+            .enumerate()
+            .find(|(_, &w)| w != 0)
+            .map(|(i, &w)| (start + i, w))?;
+        self.first_word = i;
+        Some(i * 64 + w.trailing_zeros() as usize)
+    }
+
+    /// Adds a chunk of vacant slots.
+    fn grow(&mut self) {
+        let chunk: Box<[Entry]> = (0..CHUNK)
+            .map(|j| {
+                let next = if j + 1 < CHUNK {
+                    j as u32 + 1
+                } else {
+                    NO_OFFSET as u32
+                };
+                Entry::vacant(next)
+            })
+            .collect();
+        self.chunks.push(chunk);
+        self.heads.push(0);
+        self.counts.push(CHUNK as u16);
+        self.used.push([0; USED_WORDS]);
+        self.set_has_free(self.chunks.len() - 1, true);
+        self.free_count += CHUNK;
+        count_slab_free(CHUNK as i64);
+    }
+
+    /// Stores `e` in the lowest chunk with room (adding a chunk if there is none) and returns
+    /// its slot number.
+    fn alloc(&mut self, e: Entry) -> u32 {
+        let c = match self.lowest_with_room() {
+            Some(c) => c,
+            None => {
+                self.grow();
+                self.chunks.len() - 1
+            }
+        };
+        let off = self.heads[c] as usize;
+        let slot = &mut self.chunks[c][off];
+        self.heads[c] = slot.vacant_next() as u16;
         *slot = e;
-        self.free = next;
+        self.used[c][off / 64] |= 1 << (off % 64);
+        self.counts[c] -= 1;
+        if self.counts[c] == 0 {
+            self.set_has_free(c, false);
+        }
         self.free_count -= 1;
         count_slab_free(-1);
-        i
+        (c * CHUNK + off) as u32
     }
 
     /// Takes the entry out of slot `i`, which becomes free.
     fn free(&mut self, i: u32) -> Entry {
-        let next = self.free;
-        let e = std::mem::replace(self.get_mut(i), Entry::vacant(next));
-        self.free = i;
+        let (c, off) = (i as usize / CHUNK, i as usize % CHUNK);
+        let next = self.heads[c] as u32;
+        let e = std::mem::replace(&mut self.chunks[c][off], Entry::vacant(next));
+        self.heads[c] = off as u16;
+        self.used[c][off / 64] &= !(1 << (off % 64));
+        self.counts[c] += 1;
+        self.set_has_free(c, true);
         self.free_count += 1;
         count_slab_free(1);
         e
     }
 
+    /// Frees the last chunk if every slot of it is vacant.
+    fn pop_empty_chunk(&mut self) -> bool {
+        let Some(&n) = self.counts.last() else {
+            return false;
+        };
+        if n as usize != CHUNK {
+            return false;
+        }
+        let c = self.chunks.len() - 1;
+        self.chunks.pop();
+        self.heads.pop();
+        self.counts.pop();
+        self.used.pop();
+        self.set_has_free(c, false);
+        self.has_free.truncate(c.div_ceil(64));
+        self.free_count -= CHUNK;
+        count_slab_free(-(CHUNK as i64));
+        true
+    }
+
     fn bytes(&self) -> usize {
-        self.chunks.len() * CHUNK * ENTRY_BYTES + self.chunks.capacity() * 16
+        self.chunks.len() * CHUNK * ENTRY_BYTES
+            + self.chunks.capacity() * 16
+            + self.heads.capacity() * 4
+            + self.used.capacity() * USED_WORDS * 8
+            + self.has_free.capacity() * 8
     }
 }
 
@@ -552,6 +648,48 @@ impl Shard {
         }
         e.set_expire_at(expire_at);
         true
+    }
+
+    /// Gives memory back after deletions: when over a quarter of the slab (and more than two
+    /// chunks) is free, moves the entries of the last chunk into free slots of lower chunks,
+    /// repointing their table buckets, and frees the chunk. At most one chunk (341 entries)
+    /// per call, so the shard's lock is held briefly; the cron calls it for every shard.
+    /// Returns whether a chunk was freed.
+    pub fn compact_step(&mut self, hasher: &KeyHasher) -> bool {
+        let slab = &self.slab;
+        let total = slab.chunks.len() * CHUNK;
+        let Some(&last_free) = slab.counts.last() else {
+            return false;
+        };
+        let to_move = CHUNK - last_free as usize;
+        let room_below = slab.free_count - last_free as usize;
+        if slab.free_count * 4 < total || slab.free_count < 2 * CHUNK || room_below < to_move {
+            return self.slab.pop_empty_chunk();
+        }
+        let last = slab.chunks.len() - 1;
+        // Keep the last chunk from receiving its own entries while it is emptied.
+        self.slab.set_has_free(last, false);
+        for off in 0..CHUNK {
+            let from = (last * CHUNK + off) as u32;
+            if self.slab.used[last][off / 64] & (1 << (off % 64)) == 0 {
+                continue;
+            }
+            let h = hasher.hash(self.slab.get(from).key());
+            let e = self.slab.free(from);
+            // `free` marked the last chunk as having room again: keep it out of `alloc`.
+            self.slab.set_has_free(last, false);
+            let to = self.slab.alloc(e);
+            let i = self.seg_index(h);
+            if let Some(slot) = self
+                .segs
+                .get_mut(i)
+                .and_then(|s| s.table.find_mut(table_hash(h), |&x| x == from))
+            {
+                *slot = to;
+            }
+        }
+        self.slab.set_has_free(last, true);
+        self.slab.pop_empty_chunk()
     }
 
     /// Splits the segment holding `hash` in two by the next hash bit.
@@ -991,5 +1129,81 @@ mod tests {
         }
         assert_eq!(removed, 2500);
         assert_eq!(shard.len(), 2500);
+    }
+
+    #[test]
+    fn compaction_gives_chunks_back_and_keeps_every_key() {
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        let n = 20 * CHUNK as u32;
+        let key = |i: u32| format!("key:{i}").into_bytes();
+        for i in 0..n {
+            let k = key(i);
+            let exp = if i % 3 == 0 { 1_000_000 + i as u64 } else { 0 };
+            shard.insert_new(&h, h.hash(&k), new_entry(&k, Value::Int(i as i64), exp, i));
+        }
+        let chunks = shard.slab.chunks.len();
+        // Delete most keys, scattered over every chunk.
+        for i in (0..n).filter(|i| i % 10 != 0) {
+            let k = key(i);
+            assert!(shard.remove(h.hash(&k), &k).is_some());
+        }
+        let volatile = shard.volatile();
+        while shard.compact_step(&h) {}
+        assert!(
+            shard.slab.chunks.len() <= chunks / 4,
+            "{} chunks",
+            shard.slab.chunks.len()
+        );
+        assert_eq!(shard.len(), (n / 10) as usize);
+        assert_eq!(shard.volatile(), volatile);
+        for i in (0..n).filter(|i| i % 10 == 0) {
+            let k = key(i);
+            let e = shard.get(h.hash(&k), &k).expect("kept");
+            assert!(matches!(e.value, Value::Int(v) if v == i as i64));
+            assert_eq!(e.lru(), i);
+            assert_eq!(
+                e.expire_at(),
+                if i % 3 == 0 { 1_000_000 + i as u64 } else { 0 }
+            );
+        }
+        let free: usize = shard.slab.counts.iter().map(|&c| c as usize).sum();
+        assert_eq!(free, shard.slab.free_count);
+        assert_eq!(shard.slab.chunks.len() * CHUNK - free, shard.len());
+        // The shard keeps working: new keys, removals, scans.
+        for i in n..n + 3 * CHUNK as u32 {
+            let k = key(i);
+            shard.insert_new(&h, h.hash(&k), new_entry(&k, Value::Int(i as i64), 0, 0));
+        }
+        let mut seen = 0;
+        shard.for_each(|_| seen += 1);
+        assert_eq!(seen, shard.len());
+    }
+
+    #[test]
+    fn slab_against_a_model_with_compaction() {
+        use rand::{Rng, SeedableRng};
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        let mut model = std::collections::HashMap::new();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for round in 0..40_000u32 {
+            let k = format!("k{}", rng.gen_range(0..3000u32)).into_bytes();
+            let hash = h.hash(&k);
+            if rng.gen_bool(0.55) {
+                let up = shard.upsert(&h, hash, &k, Value::Int(round as i64), 0, 0, 0);
+                assert_eq!(matches!(up, Upsert::New), model.insert(k, round).is_none());
+            } else {
+                assert_eq!(shard.remove(hash, &k).is_some(), model.remove(&k).is_some());
+            }
+            if round % 500 == 0 {
+                while shard.compact_step(&h) {}
+            }
+        }
+        assert_eq!(shard.len(), model.len());
+        for (k, v) in &model {
+            let e = shard.get(h.hash(k), k).expect("present");
+            assert!(matches!(e.value, Value::Int(x) if x == *v as i64));
+        }
     }
 }
