@@ -1075,7 +1075,8 @@ fn build(v: &BTreeMap<&'static str, String>) -> Settings {
     Settings {
         requirepass: v.get("requirepass").cloned().unwrap_or_default(),
         pubsub_limits: crate::pubsub::OutputLimits::from_config(
-            v.get("client-output-buffer-limit").map_or("", |s| s.as_str()),
+            v.get("client-output-buffer-limit")
+                .map_or("", |s| s.as_str()),
         ),
         proto_max_bulk_len: int("proto-max-bulk-len"),
         client_query_buffer_limit: int("client-query-buffer-limit").max(0) as usize,

@@ -231,7 +231,11 @@ fn put_bulk(buf: &mut BytesMut, data: &[u8]) {
 /// A message frame: `[message, channel, payload]` or `[pmessage, pattern, channel, payload]`.
 fn message_frame(word: &[u8], pattern: Option<&[u8]>, channel: &[u8], msg: &[u8]) -> Bytes {
     let mut buf = BytesMut::with_capacity(32 + channel.len() + msg.len());
-    buf.put_slice(if pattern.is_some() { b"*4\r\n" } else { b"*3\r\n" });
+    buf.put_slice(if pattern.is_some() {
+        b"*4\r\n"
+    } else {
+        b"*3\r\n"
+    });
     put_bulk(&mut buf, word);
     if let Some(p) = pattern {
         put_bulk(&mut buf, p);
@@ -732,8 +736,7 @@ pub fn check_context<'c>(
     )))
 }
 
-const SHARD_SPEC: &[crate::cmd::KeySpecDef] =
-    &[crate::cmd::KeySpecDef::range(1, -1, 1, "not_key")];
+const SHARD_SPEC: &[crate::cmd::KeySpecDef] = &[crate::cmd::KeySpecDef::range(1, -1, 1, "not_key")];
 const SHARD_SPEC_ONE: &[crate::cmd::KeySpecDef] =
     &[crate::cmd::KeySpecDef::range(1, 0, 1, "not_key")];
 

@@ -403,13 +403,24 @@ fn eviction_emits_evicted_events() {
     let s = Server::start(&[]);
     let mut admin = s.conn();
     let mut sub = s.raw();
-    let _: () = q(&mut admin, &["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
-    sub.cmd(&["SUBSCRIBE", "__keyevent@0__:evicted"]);
-    let used: u64 = info_num(&mut admin, "used_memory");
-    let _: () = q(&mut admin, &["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
     let _: () = q(
         &mut admin,
-        &["CONFIG", "SET", "maxmemory", &(used + (1 << 20)).to_string()],
+        &["CONFIG", "SET", "notify-keyspace-events", "Ee"],
+    );
+    sub.cmd(&["SUBSCRIBE", "__keyevent@0__:evicted"]);
+    let used: u64 = info_num(&mut admin, "used_memory");
+    let _: () = q(
+        &mut admin,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-random"],
+    );
+    let _: () = q(
+        &mut admin,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            &(used + (1 << 20)).to_string(),
+        ],
     );
     let value = "x".repeat(200);
     for start in (0..20_000).step_by(500) {

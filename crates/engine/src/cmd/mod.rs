@@ -799,7 +799,12 @@ mod tests {
                         | key_spec_flags::OW
                         | key_spec_flags::RM);
                 let want = u32::from(bits != key_spec_flags::NOT_KEY);
-                assert_eq!(access.count_ones(), want, "{name}: key flags `{}`", spec.flags);
+                assert_eq!(
+                    access.count_ones(),
+                    want,
+                    "{name}: key flags `{}`",
+                    spec.flags
+                );
                 assert_eq!(
                     bits & key_spec_flags::VARIABLE_FLAGS != 0,
                     d.variable_key_flags.is_some(),
