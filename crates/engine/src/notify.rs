@@ -158,7 +158,13 @@ impl Ctx<'_> {
     #[cold]
     #[inline(never)]
     fn notify_in_slow(&mut self, flags: u32, class: u32, event: &str, db: usize, key: &[u8]) {
-        let id = self.sess.id;
+        // Only a subscribed session is its own receiver (see `pubsub::publish_generic`); an
+        // id no client has otherwise.
+        let id = if self.sess.pubsub.is_subscribed() {
+            self.sess.id
+        } else {
+            0
+        };
         if flags & EXPIRED != 0 {
             let from = self.sess.pubsub.expired_notified;
             for (d, k) in self.db.expired.iter().skip(from) {

@@ -613,7 +613,13 @@ fn sunsubscribe(ctx: &mut Ctx<'_>) -> Result<()> {
 
 fn publish_generic(ctx: &mut Ctx<'_>, shard: bool) -> Result<()> {
     let limits = ctx.engine.config.settings().pubsub_limits;
-    let own = Some((ctx.sess.id, &mut *ctx.out));
+    // Only a subscribed session is its own receiver (a script's session shares its caller's
+    // id but writes into the script's reply).
+    let own = ctx
+        .sess
+        .pubsub
+        .is_subscribed()
+        .then_some((ctx.sess.id, &mut *ctx.out));
     let n = ctx
         .engine
         .pubsub

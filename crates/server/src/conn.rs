@@ -229,6 +229,7 @@ async fn serve(
                             mailbox.drain_into(&mut out);
                         }
                     }
+                    let reply_at = out.len();
                     let action = if !engine.enter_batch(sess) && !enter_gate(engine, sess).await {
                         // A script has run past busy-reply-threshold holding the gate.
                         busy_command(engine, sess, &args, &mut out)
@@ -241,6 +242,15 @@ async fn serve(
                         engine.execute(sess, &args, &mut out)
                     };
                     drop(args);
+                    // Messages queued while it ran (a script publishing to its own client,
+                    // a keyspace event of its writes) precede its reply, as in Redis.
+                    if let Some(mailbox) = sess.pubsub.mailbox() {
+                        if mailbox.has_pending() {
+                            let reply = out.buffer().split_off(reply_at);
+                            mailbox.drain_into(&mut out);
+                            out.buffer().unsplit(reply);
+                        }
+                    }
                     match action {
                         None => {}
                         Some(Action::Close) => {

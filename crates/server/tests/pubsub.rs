@@ -287,6 +287,25 @@ fn list_and_hash_keyspace_events_like_redis() {
 }
 
 #[test]
+fn messages_to_self_inside_exec_and_scripts_like_redis() {
+    compare_transcripts(
+        2,
+        &[
+            "0: SUBSCRIBE me",
+            "0: MULTI",
+            "0: PUBLISH me x",
+            "0: SET k v",
+            "0: EXEC",
+            "0: EVAL \"return redis.call('publish', 'me', 'y')\" 0",
+            "0: EVAL \"return redis.call('subscribe', 'me')\" 0",
+            "1: EVAL \"return redis.call('publish', 'me', 'z')\" 0",
+            "0: PING",
+            "1: PUBLISH me w",
+        ],
+    );
+}
+
+#[test]
 fn own_keyspace_events_precede_the_reply_in_resp3() {
     compare_transcripts(
         1,
