@@ -287,6 +287,8 @@ async fn serve(
                                 kill,
                                 wake: &block_wake,
                                 stop,
+                                push: &push_wake,
+                                mailbox: sess.pubsub.mailbox().cloned(),
                             };
                             if !wait_blocked(
                                 engine, stream, &mut buf, &ticket, &mut out, waits, limit,
@@ -349,6 +351,9 @@ struct Waits<'a> {
     kill: &'a tokio::sync::Notify,
     wake: &'a tokio::sync::Notify,
     stop: &'a mut watch::Receiver<bool>,
+    /// Pub/sub messages for a (RESP3) subscriber still reach it while it is blocked.
+    push: &'a tokio::sync::Notify,
+    mailbox: Option<Arc<flint_engine::pubsub::Mailbox>>,
 }
 
 /// A blocking command (BLPOP...) blocked: sends the replies made so far, then waits for the
@@ -386,9 +391,11 @@ async fn wait_blocked(
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        let mut pushed = false;
         tokio::select! {
             biased;
             _ = waits.wake.notified() => {}
+            _ = waits.push.notified(), if waits.mailbox.is_some() => pushed = true,
             _ = &mut timer => {
                 out.raw(&engine.block_timed_out(ticket));
                 return Ok(true);
@@ -409,6 +416,15 @@ async fn wait_blocked(
                     return Err(e);
                 }
             },
+        }
+        if pushed {
+            if let Some(mailbox) = &waits.mailbox {
+                mailbox.drain_into(out);
+            }
+            if let Err(e) = flush(stream, out, engine).await {
+                engine.block_cancel(ticket);
+                return Err(e);
+            }
         }
     }
     engine.block_cancel(ticket);
