@@ -363,28 +363,21 @@ pub fn parse(line: &'static str) -> Result<Vec<Arg>, String> {
     Ok(args)
 }
 
-/// Every command's arguments, by full name.
+/// Every command's arguments by full name, in the notation above (left alone by rustfmt so
+/// that each stays one syntax line).
+#[rustfmt::skip]
 static DOCS: &[(&str, &str)] = &[
     ("append", "key:key value:string"),
     ("auth", "[username:string]@6.0.0 password:string"),
-    (
-        "blmove",
-        "source:key destination:key#1 wherefrom:(LEFT | RIGHT) whereto:(LEFT | RIGHT) \
-        timeout:double",
-    ),
-    (
-        "blmpop",
-        "timeout:double numkeys:integer key:key ... where:(LEFT | RIGHT) \
-        [COUNT count:integer]",
-    ),
+    ("blmove", "source:key destination:key#1 wherefrom:(LEFT | RIGHT) whereto:(LEFT | RIGHT) \
+        timeout:double"),
+    ("blmpop", "timeout:double numkeys:integer key:key ... where:(LEFT | RIGHT) \
+        [COUNT count:integer]"),
     ("blpop", "key:key ... timeout:double"),
     ("brpop", "key:key ... timeout:double"),
     ("brpoplpush", "source:key destination:key#1 timeout:double"),
-    (
-        "bzmpop",
-        "timeout:double numkeys:integer key:key ... where:(MIN | MAX) \
-        [COUNT count:integer]",
-    ),
+    ("bzmpop", "timeout:double numkeys:integer key:key ... where:(MIN | MAX) \
+        [COUNT count:integer]"),
     ("bzpopmax", "key:key ... timeout:double"),
     ("bzpopmin", "key:key ... timeout:double"),
     ("client", ""),
@@ -392,31 +385,19 @@ static DOCS: &[(&str, &str)] = &[
     ("client|help", ""),
     ("client|id", ""),
     ("client|info", ""),
-    (
-        "client|kill",
-        "filter:(ip:port:string!2.8.12 | new-format:([ID client-id:integer]@2.8.12 | \
+    ("client|kill", "filter:(ip:port:string!2.8.12 | new-format:([ID client-id:integer]@2.8.12 | \
         [TYPE normal_master_slave_pubsub:(NORMAL | MASTER@3.2.0 | SLAVE | REPLICA@5.0.0 | \
         PUBSUB)]@2.8.12 | [USER username:string] | [ADDR ip:port:string] | \
-        [LADDR ip:port:string]@6.2.0 | [SKIPME yes/no:string]) ...)",
-    ),
-    (
-        "client|list",
-        "[TYPE normal_master_replica_pubsub:(NORMAL | MASTER | REPLICA | \
-        PUBSUB)]@5.0.0 [ID id:{client-id:integer ...}]@6.2.0",
-    ),
+        [LADDR ip:port:string]@6.2.0 | [SKIPME yes/no:string]) ...)"),
+    ("client|list", "[TYPE normal_master_replica_pubsub:(NORMAL | MASTER | REPLICA | \
+        PUBSUB)]@5.0.0 [ID id:{client-id:integer ...}]@6.2.0"),
     ("client|no-evict", "enabled:(ON | OFF)"),
     ("client|no-touch", "enabled:(ON | OFF)"),
     ("client|pause", "timeout:integer [mode:(WRITE | ALL)]@6.2.0"),
     ("client|reply", "on_off_skip:(ON | OFF | SKIP)"),
-    (
-        "client|setinfo",
-        "attr:(LIB-NAME libname:string | LIB-VER libver:string)",
-    ),
+    ("client|setinfo", "attr:(LIB-NAME libname:string | LIB-VER libver:string)"),
     ("client|setname", "connection-name:string"),
-    (
-        "client|unblock",
-        "client-id:integer [timeout_error:(TIMEOUT | ERROR)]",
-    ),
+    ("client|unblock", "client-id:integer [timeout_error:(TIMEOUT | ERROR)]"),
     ("client|unpause", ""),
     ("command", ""),
     ("command|count", ""),
@@ -425,24 +406,15 @@ static DOCS: &[(&str, &str)] = &[
     ("command|getkeysandflags", ""),
     ("command|help", ""),
     ("command|info", "[command-name:string ...]"),
-    (
-        "command|list",
-        "[FILTERBY filterby:(MODULE module-name:string | ACLCAT category:string | \
-        PATTERN pattern:pattern)]",
-    ),
+    ("command|list", "[FILTERBY filterby:(MODULE module-name:string | ACLCAT category:string | \
+        PATTERN pattern:pattern)]"),
     ("config", ""),
     ("config|get", "parameter:{parameter:string} ..."),
     ("config|help", ""),
     ("config|resetstat", ""),
     ("config|rewrite", ""),
-    (
-        "config|set",
-        "parameter_value:{parameter:string value:string} ...",
-    ),
-    (
-        "copy",
-        "source:key destination:key#1 [DB destination-db:integer] [REPLACE]",
-    ),
+    ("config|set", "parameter_value:{parameter:string value:string} ..."),
+    ("copy", "source:key destination:key#1 [DB destination-db:integer] [REPLACE]"),
     ("dbsize", ""),
     ("debug", ""),
     ("decr", "key:key"),
@@ -450,41 +422,17 @@ static DOCS: &[(&str, &str)] = &[
     ("del", "key:key ..."),
     ("discard", ""),
     ("echo", "message:string"),
-    (
-        "eval",
-        "script:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
-    (
-        "eval_ro",
-        "script:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
-    (
-        "evalsha",
-        "sha1:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
-    (
-        "evalsha_ro",
-        "sha1:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
+    ("eval", "script:string numkeys:integer [key:key ...] [arg:string ...]"),
+    ("eval_ro", "script:string numkeys:integer [key:key ...] [arg:string ...]"),
+    ("evalsha", "sha1:string numkeys:integer [key:key ...] [arg:string ...]"),
+    ("evalsha_ro", "sha1:string numkeys:integer [key:key ...] [arg:string ...]"),
     ("exec", ""),
     ("exists", "key:key ..."),
-    (
-        "expire",
-        "key:key seconds:integer [condition:(NX | XX | GT | LT)]@7.0.0",
-    ),
-    (
-        "expireat",
-        "key:key unix-time-seconds:unix-time [condition:(NX | XX | GT | LT)]@7.0.0",
-    ),
+    ("expire", "key:key seconds:integer [condition:(NX | XX | GT | LT)]@7.0.0"),
+    ("expireat", "key:key unix-time-seconds:unix-time [condition:(NX | XX | GT | LT)]@7.0.0"),
     ("expiretime", "key:key"),
-    (
-        "fcall",
-        "function:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
-    (
-        "fcall_ro",
-        "function:string numkeys:integer [key:key ...] [arg:string ...]",
-    ),
+    ("fcall", "function:string numkeys:integer [key:key ...] [arg:string ...]"),
+    ("fcall_ro", "function:string numkeys:integer [key:key ...] [arg:string ...]"),
     ("flushall", "[async:(ASYNC@4.0.0 | SYNC@6.2.0)]"),
     ("flushdb", "[async:(ASYNC@4.0.0 | SYNC@6.2.0)]"),
     ("function", ""),
@@ -493,31 +441,19 @@ static DOCS: &[(&str, &str)] = &[
     ("function|flush", "[async:(ASYNC | SYNC)]"),
     ("function|help", ""),
     ("function|kill", ""),
-    (
-        "function|list",
-        "[LIBRARYNAME library-name-pattern:string] [WITHCODE]",
-    ),
+    ("function|list", "[LIBRARYNAME library-name-pattern:string] [WITHCODE]"),
     ("function|load", "[REPLACE] function-code:string"),
-    (
-        "function|restore",
-        "serialized-value:string [policy:(FLUSH | APPEND | REPLACE)]",
-    ),
+    ("function|restore", "serialized-value:string [policy:(FLUSH | APPEND | REPLACE)]"),
     ("function|stats", ""),
     ("get", "key:key"),
     ("getdel", "key:key"),
-    (
-        "getex",
-        "key:key [expiration:(EX seconds:integer | PX milliseconds:integer | \
-        EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | PERSIST)]",
-    ),
+    ("getex", "key:key [expiration:(EX seconds:integer | PX milliseconds:integer | \
+        EXAT unix-time-seconds:unix-time | PXAT unix-time-milliseconds:unix-time | PERSIST)]"),
     ("getrange", "key:key start:integer end:integer"),
     ("getset", "key:key value:string"),
     ("hdel", "key:key field:string ..."),
-    (
-        "hello",
-        "[arguments:{protover:integer [AUTH username_password:{username:string \
-        password:string}] [SETNAME clientname:string]}]",
-    ),
+    ("hello", "[arguments:{protover:integer [AUTH username_password:{username:string \
+        password:string}] [SETNAME clientname:string]}]"),
     ("hexists", "key:key field:string"),
     ("hget", "key:key field:string"),
     ("hgetall", "key:key"),
@@ -526,22 +462,10 @@ static DOCS: &[(&str, &str)] = &[
     ("hkeys", "key:key"),
     ("hlen", "key:key"),
     ("hmget", "key:key field:string ..."),
-    (
-        "hmset",
-        "key:key field_value:{field:string value:string} ...",
-    ),
-    (
-        "hrandfield",
-        "key:key [options:{count:integer [WITHVALUES]}]",
-    ),
-    (
-        "hscan",
-        "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]",
-    ),
-    (
-        "hset",
-        "key:key field_value:{field:string value:string} ...",
-    ),
+    ("hmset", "key:key field_value:{field:string value:string} ..."),
+    ("hrandfield", "key:key [options:{count:integer [WITHVALUES]}]"),
+    ("hscan", "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]"),
+    ("hset", "key:key field_value:{field:string value:string} ..."),
     ("hsetnx", "key:key field:string value:string"),
     ("hstrlen", "key:key field:string"),
     ("hvals", "key:key"),
@@ -555,30 +479,15 @@ static DOCS: &[(&str, &str)] = &[
     ("latency|history", "event:string"),
     ("latency|latest", ""),
     ("latency|reset", "[event:string ...]"),
-    (
-        "lcs",
-        "key1:key key2:key [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]",
-    ),
+    ("lcs", "key1:key key2:key [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]"),
     ("lindex", "key:key index:integer"),
-    (
-        "linsert",
-        "key:key where:(BEFORE | AFTER) pivot:string element:string",
-    ),
+    ("linsert", "key:key where:(BEFORE | AFTER) pivot:string element:string"),
     ("llen", "key:key"),
-    (
-        "lmove",
-        "source:key destination:key#1 wherefrom:(LEFT | RIGHT) whereto:(LEFT | RIGHT)",
-    ),
-    (
-        "lmpop",
-        "numkeys:integer key:key ... where:(LEFT | RIGHT) [COUNT count:integer]",
-    ),
+    ("lmove", "source:key destination:key#1 wherefrom:(LEFT | RIGHT) whereto:(LEFT | RIGHT)"),
+    ("lmpop", "numkeys:integer key:key ... where:(LEFT | RIGHT) [COUNT count:integer]"),
     ("lpop", "key:key [count:integer]@6.2.0"),
-    (
-        "lpos",
-        "key:key element:string [RANK rank:integer] [COUNT num-matches:integer] \
-        [MAXLEN len:integer]",
-    ),
+    ("lpos", "key:key element:string [RANK rank:integer] [COUNT num-matches:integer] \
+        [MAXLEN len:integer]"),
     ("lpush", "key:key element:string ..."),
     ("lpushx", "key:key element:string ..."),
     ("lrange", "key:key start:integer stop:integer"),
@@ -605,14 +514,8 @@ static DOCS: &[(&str, &str)] = &[
     ("object|idletime", "key:key"),
     ("object|refcount", "key:key"),
     ("persist", "key:key"),
-    (
-        "pexpire",
-        "key:key milliseconds:integer [condition:(NX | XX | GT | LT)]@7.0.0",
-    ),
-    (
-        "pexpireat",
-        "key:key unix-time-milliseconds:unix-time [condition:(NX | XX | GT | LT)]@7.0.0",
-    ),
+    ("pexpire", "key:key milliseconds:integer [condition:(NX | XX | GT | LT)]@7.0.0"),
+    ("pexpireat", "key:key unix-time-milliseconds:unix-time [condition:(NX | XX | GT | LT)]@7.0.0"),
     ("pexpiretime", "key:key"),
     ("ping", "[message:string]"),
     ("psetex", "key:key milliseconds:integer value:string"),
@@ -627,11 +530,8 @@ static DOCS: &[(&str, &str)] = &[
     ("rpush", "key:key element:string ..."),
     ("rpushx", "key:key element:string ..."),
     ("sadd", "key:key member:string ..."),
-    (
-        "scan",
-        "cursor:integer [MATCH pattern:pattern] [COUNT count:integer] \
-        [TYPE type:string]@6.0.0",
-    ),
+    ("scan", "cursor:integer [MATCH pattern:pattern] [COUNT count:integer] \
+        [TYPE type:string]@6.0.0"),
     ("scard", "key:key"),
     ("script", ""),
     ("script|debug", "mode:(YES | SYNC | NO)"),
@@ -643,25 +543,16 @@ static DOCS: &[(&str, &str)] = &[
     ("sdiff", "key:key ..."),
     ("sdiffstore", "destination:key key:key#1 ..."),
     ("select", "index:integer"),
-    (
-        "set",
-        "key:key value:string [condition:(NX | XX)]@2.6.12 [GET]@6.2.0 \
+    ("set", "key:key value:string [condition:(NX | XX)]@2.6.12 [GET]@6.2.0 \
         [expiration:(EX seconds:integer@2.6.12 | PX milliseconds:integer@2.6.12 | \
         EXAT unix-time-seconds:unix-time@6.2.0 | PXAT unix-time-milliseconds:unix-time@6.2.0 | \
-        KEEPTTL@6.0.0)]",
-    ),
+        KEEPTTL@6.0.0)]"),
     ("setex", "key:key seconds:integer value:string"),
     ("setnx", "key:key value:string"),
     ("setrange", "key:key offset:integer value:string"),
-    (
-        "shutdown",
-        "[nosave_save:(NOSAVE | SAVE)] [NOW]@7.0.0 [FORCE]@7.0.0 [ABORT]@7.0.0",
-    ),
+    ("shutdown", "[nosave_save:(NOSAVE | SAVE)] [NOW]@7.0.0 [FORCE]@7.0.0 [ABORT]@7.0.0"),
     ("sinter", "key:key ..."),
-    (
-        "sintercard",
-        "numkeys:integer key:key ... [LIMIT limit:integer]",
-    ),
+    ("sintercard", "numkeys:integer key:key ... [LIMIT limit:integer]"),
     ("sinterstore", "destination:key key:key#1 ..."),
     ("sismember", "key:key member:string"),
     ("slowlog", ""),
@@ -675,10 +566,7 @@ static DOCS: &[(&str, &str)] = &[
     ("spop", "key:key [count:integer]@3.2.0"),
     ("srandmember", "key:key [count:integer]@2.6.0"),
     ("srem", "key:key member:string ..."),
-    (
-        "sscan",
-        "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]",
-    ),
+    ("sscan", "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]"),
     ("strlen", "key:key"),
     ("substr", "key:key start:integer end:integer"),
     ("sunion", "key:key ..."),
@@ -691,100 +579,49 @@ static DOCS: &[(&str, &str)] = &[
     ("unlink", "key:key ..."),
     ("unwatch", ""),
     ("watch", "key:key ..."),
-    (
-        "zadd",
-        "key:key [condition:(NX | XX)]@3.0.2 [comparison:(GT | LT)]@6.2.0 [change=CH]@3.0.2 \
-        [increment=INCR]@3.0.2 score_member:{score:double member:string} ...",
-    ),
+    ("zadd", "key:key [condition:(NX | XX)]@3.0.2 [comparison:(GT | LT)]@6.2.0 [change=CH]@3.0.2 \
+        [increment=INCR]@3.0.2 score_member:{score:double member:string} ..."),
     ("zcard", "key:key"),
     ("zcount", "key:key min:double max:double"),
     ("zdiff", "numkeys:integer key:key ... [WITHSCORES]"),
-    (
-        "zdiffstore",
-        "destination:key numkeys:integer key:key#1 ...",
-    ),
+    ("zdiffstore", "destination:key numkeys:integer key:key#1 ..."),
     ("zincrby", "key:key increment:integer member:string"),
-    (
-        "zinter",
-        "numkeys:integer key:key ... [WEIGHTS weight:integer ...] \
-        [AGGREGATE aggregate:(SUM | MIN | MAX)] [WITHSCORES]",
-    ),
-    (
-        "zintercard",
-        "numkeys:integer key:key ... [LIMIT limit:integer]",
-    ),
-    (
-        "zinterstore",
-        "destination:key numkeys:integer key:key#1 ... [WEIGHTS weight:integer ...] \
-        [AGGREGATE aggregate:(SUM | MIN | MAX)]",
-    ),
+    ("zinter", "numkeys:integer key:key ... [WEIGHTS weight:integer ...] \
+        [AGGREGATE aggregate:(SUM | MIN | MAX)] [WITHSCORES]"),
+    ("zintercard", "numkeys:integer key:key ... [LIMIT limit:integer]"),
+    ("zinterstore", "destination:key numkeys:integer key:key#1 ... [WEIGHTS weight:integer ...] \
+        [AGGREGATE aggregate:(SUM | MIN | MAX)]"),
     ("zlexcount", "key:key min:string max:string"),
-    (
-        "zmpop",
-        "numkeys:integer key:key ... where:(MIN | MAX) [COUNT count:integer]",
-    ),
+    ("zmpop", "numkeys:integer key:key ... where:(MIN | MAX) [COUNT count:integer]"),
     ("zmscore", "key:key member:string ..."),
     ("zpopmax", "key:key [count:integer]"),
     ("zpopmin", "key:key [count:integer]"),
-    (
-        "zrandmember",
-        "key:key [options:{count:integer [WITHSCORES]}]",
-    ),
-    (
-        "zrange",
-        "key:key start:string stop:string [sortby:(BYSCORE | BYLEX)]@6.2.0 [REV]@6.2.0 \
-        [LIMIT offset_count:{offset:integer count:integer}]@6.2.0 [WITHSCORES]",
-    ),
-    (
-        "zrangebylex",
-        "key:key min:string max:string [LIMIT offset_count:{offset:integer \
-        count:integer}]",
-    ),
-    (
-        "zrangebyscore",
-        "key:key min:double max:double [WITHSCORES]@2.0.0 \
-        [LIMIT offset_count:{offset:integer count:integer}]",
-    ),
-    (
-        "zrangestore",
-        "dst:key src:key#1 min:string max:string [sortby:(BYSCORE | BYLEX)] [REV] \
-        [LIMIT offset_count:{offset:integer count:integer}]",
-    ),
+    ("zrandmember", "key:key [options:{count:integer [WITHSCORES]}]"),
+    ("zrange", "key:key start:string stop:string [sortby:(BYSCORE | BYLEX)]@6.2.0 [REV]@6.2.0 \
+        [LIMIT offset_count:{offset:integer count:integer}]@6.2.0 [WITHSCORES]"),
+    ("zrangebylex", "key:key min:string max:string [LIMIT offset_count:{offset:integer \
+        count:integer}]"),
+    ("zrangebyscore", "key:key min:double max:double [WITHSCORES]@2.0.0 \
+        [LIMIT offset_count:{offset:integer count:integer}]"),
+    ("zrangestore", "dst:key src:key#1 min:string max:string [sortby:(BYSCORE | BYLEX)] [REV] \
+        [LIMIT offset_count:{offset:integer count:integer}]"),
     ("zrank", "key:key member:string"),
     ("zrem", "key:key member:string ..."),
     ("zremrangebylex", "key:key min:string max:string"),
     ("zremrangebyrank", "key:key start:integer stop:integer"),
     ("zremrangebyscore", "key:key min:double max:double"),
-    (
-        "zrevrange",
-        "key:key start:integer stop:integer [WITHSCORES]",
-    ),
-    (
-        "zrevrangebylex",
-        "key:key max:string min:string [LIMIT offset_count:{offset:integer \
-        count:integer}]",
-    ),
-    (
-        "zrevrangebyscore",
-        "key:key max:double min:double [WITHSCORES] \
-        [LIMIT offset_count:{offset:integer count:integer}]",
-    ),
+    ("zrevrange", "key:key start:integer stop:integer [WITHSCORES]"),
+    ("zrevrangebylex", "key:key max:string min:string [LIMIT offset_count:{offset:integer \
+        count:integer}]"),
+    ("zrevrangebyscore", "key:key max:double min:double [WITHSCORES] \
+        [LIMIT offset_count:{offset:integer count:integer}]"),
     ("zrevrank", "key:key member:string"),
-    (
-        "zscan",
-        "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]",
-    ),
+    ("zscan", "key:key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]"),
     ("zscore", "key:key member:string"),
-    (
-        "zunion",
-        "numkeys:integer key:key ... [WEIGHTS weight:integer ...] \
-        [AGGREGATE aggregate:(SUM | MIN | MAX)] [WITHSCORES]",
-    ),
-    (
-        "zunionstore",
-        "destination:key numkeys:integer key:key#1 ... [WEIGHTS weight:integer ...] \
-        [AGGREGATE aggregate:(SUM | MIN | MAX)]",
-    ),
+    ("zunion", "numkeys:integer key:key ... [WEIGHTS weight:integer ...] \
+        [AGGREGATE aggregate:(SUM | MIN | MAX)] [WITHSCORES]"),
+    ("zunionstore", "destination:key numkeys:integer key:key#1 ... [WEIGHTS weight:integer ...] \
+        [AGGREGATE aggregate:(SUM | MIN | MAX)]"),
 ];
 
 #[cfg(test)]
