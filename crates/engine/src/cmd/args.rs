@@ -655,7 +655,12 @@ mod tests {
 
     #[test]
     fn parses_the_notation() {
-        let a = parse("key:key [condition:(NX | XX)]@2.6.12 [change=CH] [GET pattern:pattern ...+] dst:key#1 [LIMIT offset_count:{offset:integer count:integer}] op:(equal=\"=\" | approximately=\"~\") ip:port:string!2.8.12 [empty=\"\"]").unwrap();
+        let a = parse(
+            "key:key [condition:(NX | XX)]@2.6.12 [change=CH] [GET pattern:pattern ...+] \
+            dst:key#1 [LIMIT offset_count:{offset:integer count:integer}] \
+            op:(equal=\"=\" | approximately=\"~\") ip:port:string!2.8.12 [empty=\"\"]",
+        )
+        .unwrap();
         assert_eq!(a.len(), 9);
         assert_eq!(
             (a[0].name.as_str(), a[0].kind, a[0].key_spec_index),
