@@ -142,10 +142,10 @@ impl Node {
     }
 }
 
-/// A member to search for, with its inline form's comparison words precomputed: ties on the
-/// score are common (ZADD's benchmark gives every member score 0), so a search compares member
-/// bytes at every step, and two short members compare in three word comparisons instead of a
-/// `memcmp` call.
+/// A member to search for, with its inline form's comparison words precomputed: where scores
+/// tie (sets for lex ranges, redis-benchmark's ZADD without `-r`, which gives every member
+/// score 0) a search compares member bytes at every step, and two short members compare in
+/// three word comparisons instead of a `memcmp` call.
 struct Key<'a> {
     bytes: &'a [u8],
     /// [`inline_words`] and the length, when the member is short enough to be stored inline.
@@ -609,11 +609,15 @@ impl BigZSet {
     /// The node holding `member`.
     #[inline]
     pub fn find(&self, member: &[u8]) -> Option<NodeId> {
+        self.find_hashed(member, member_hash(member))
+    }
+
+    /// The node holding `member`, whose [`member_hash`] is `hash`.
+    #[inline]
+    pub fn find_hashed(&self, member: &[u8], hash: u64) -> Option<NodeId> {
         let arena = &self.arena;
         self.map
-            .find_by(member_hash(member), |&x| {
-                arena.get(x).member.as_slice() == member
-            })
+            .find_by(hash, |&x| arena.get(x).member.as_slice() == member)
             .copied()
     }
 
@@ -627,14 +631,19 @@ impl BigZSet {
 
     /// Adds `member`, known to be absent, with `score` (not NaN).
     pub fn insert_new(&mut self, member: &[u8], score: f64) -> NodeId {
+        self.insert_new_hashed(member, member_hash(member), score)
+    }
+
+    /// [`BigZSet::insert_new`] given the member's [`member_hash`] (ZADD computed it to look the
+    /// member up).
+    pub fn insert_new_hashed(&mut self, member: &[u8], hash: u64, score: f64) -> NodeId {
         let x = self.arena.alloc();
         self.arena.set_member(x, member);
         self.arena.get_mut(x).score = score;
         self.link(x, random_level());
         let arena = &self.arena;
-        self.map.insert_unique_by(member_hash(member), x, |&y| {
-            member_hash(arena.get(y).member.as_slice())
-        });
+        self.map
+            .insert_unique_by(hash, x, |&y| member_hash(arena.get(y).member.as_slice()));
         x
     }
 
@@ -830,6 +839,9 @@ impl BigZSet {
                 rank += c.span(i);
                 cur = next;
                 c = n;
+                if i > 0 {
+                    prefetch(self.arena.get(c.fwd(i - 1)));
+                }
             }
         }
         (cur, rank)
@@ -854,6 +866,9 @@ impl BigZSet {
                 rank += c.span(i);
                 cur = next;
                 c = n;
+                if i > 0 {
+                    prefetch(self.arena.get(c.fwd(i - 1)));
+                }
             }
             if let Some(u) = update.get_mut(i) {
                 *u = cur;
@@ -1099,21 +1114,25 @@ impl BigZSet {
 mod tests {
     use super::*;
 
-    /// ZADD's benchmark shape (tied scores, 20-byte members) timed; run with
+    /// redis-benchmark's ZADD with `-r` (random scores, 20-byte members, some already there)
+    /// timed; run with
     /// `cargo test --release -p flint-engine insert_timing -- --ignored --nocapture`.
     #[test]
     #[ignore]
     fn insert_timing() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let members: Vec<Vec<u8>> = (0..200_000)
-            .map(|_| format!("element:{:012}", rng.gen_range(0..1_000_000u64)).into_bytes())
+        let members: Vec<(Vec<u8>, f64)> = (0..200_000)
+            .map(|_| {
+                let m = format!("element:{:012}", rng.gen_range(0..1_000_000u64));
+                (m.into_bytes(), f64::from(rng.gen_range(0..1_000_000u32)))
+            })
             .collect();
         for _ in 0..3 {
             let mut z = BigZSet::new();
             let t = std::time::Instant::now();
-            for m in &members {
-                z.set(m, 0.0);
+            for (m, s) in &members {
+                z.set(m, *s);
             }
             let el = t.elapsed();
             println!(
