@@ -198,7 +198,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
     };
     let current = entry
         .has_expire()
-        .then(|| i64::try_from(entry.expire_at).unwrap_or(i64::MAX));
+        .then(|| i64::try_from(entry.expire_at()).unwrap_or(i64::MAX));
     if !cond.allow(current, when) {
         ctx.out.int(0);
         return Ok(());
@@ -278,7 +278,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, millis: bool, absolute: bool) -> Result<()> {
     // Redis reads the key with LOOKUP_NOTOUCH: asking for a TTL is not an access.
     let (db, now) = (ctx.db.db, ctx.db.now_ms);
     let key = ctx.args.get(1).map_or(&[][..], |b| b.as_ref());
-    let Some(expire_at) = peek(&mut ctx.db, db, key, |e| e.expire_at) else {
+    let Some(expire_at) = peek(&mut ctx.db, db, key, |e| e.expire_at()) else {
         ctx.out.int(-2);
         return Ok(());
     };
