@@ -581,3 +581,25 @@ fn sigterm_exits_cleanly() {
         s.log()
     );
 }
+
+/// `disable-thp yes` (the default, as Redis) turns transparent huge pages off for the process;
+/// `--disable-thp no` leaves them to the system. Read from /proc (kernels that report it).
+#[test]
+fn disable_thp_is_applied_at_start() {
+    let thp = |s: &Server| {
+        std::fs::read_to_string(format!("/proc/{}/status", s.pid()))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:").map(|v| v.trim().to_string()))
+    };
+    let default = Server::start(&[]);
+    let Some(on_default) = thp(&default) else {
+        eprintln!("skipped: this kernel does not report THP_enabled");
+        return;
+    };
+    assert_eq!(on_default, "0");
+    let c: Vec<String> = q(&mut default.conn(), &["CONFIG", "GET", "disable-thp"]);
+    assert_eq!(c, ["disable-thp", "yes"]);
+    let allowed = Server::start(&["--disable-thp", "no"]);
+    assert_eq!(thp(&allowed).as_deref(), Some("1"));
+}
