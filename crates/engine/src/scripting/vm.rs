@@ -331,9 +331,10 @@ pub(crate) struct Vm {
     /// The real globals table (scripts see a read-only proxy of it): KEYS and ARGV go here.
     real_g: Table,
     load_redis: Option<Table>,
-    functions_mode: bool,
     state: Arc<RunState>,
     slot: Arc<CtxSlot>,
+    /// EVAL VM: the registry slots of the KEYS and ARGV tables, reused from run to run.
+    eval_lists: Option<(c_int, c_int)>,
 }
 
 fn set_fn<F>(lua: &Lua, t: &Table, name: &str, f: F) -> mlua::Result<()>
@@ -579,6 +580,24 @@ impl Vm {
         } else {
             None
         };
+        // EVAL's KEYS and ARGV: two tables kept in the registry (refilled by each run).
+        let eval_lists = if functions_mode {
+            None
+        } else {
+            let (k, a) = (lua.create_table()?, lua.create_table()?);
+            g.raw_set("KEYS", &k)?;
+            g.raw_set("ARGV", &a)?;
+            // SAFETY: pops the two tables pushed as arguments into registry references.
+            let refs: (c_int, c_int) = unsafe {
+                lua.exec_raw((k, a), |state| {
+                    let a = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                    let k = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                    ffi::lua_pushinteger(state, k as ffi::lua_Integer);
+                    ffi::lua_pushinteger(state, a as ffi::lua_Integer);
+                })?
+            };
+            Some(refs)
+        };
         let seal: Function = helpers.get("seal")?;
         let sealed: Table = seal.call(load_redis.clone())?;
         lua.set_globals(sealed)?;
@@ -588,9 +607,9 @@ impl Vm {
             handler,
             real_g: g,
             load_redis,
-            functions_mode,
             state,
             slot,
+            eval_lists,
         };
         vm.install_hook();
         Ok(vm)
@@ -729,37 +748,30 @@ impl Vm {
     /// or the error object made by the handler.
     fn call(&self, inv: &Invocation<'_>) -> mlua::Result<(bool, Value)> {
         let (keys, args) = (inv.keys, inv.args);
-        let functions_mode = self.functions_mode;
+        let lists = self.eval_lists;
         // SAFETY: the closure runs in protected mode (mlua's exec_raw) on a stack holding the
         // three arguments, so a Lua error (out of memory) longjmps to that boundary: nothing in
-        // this frame has a destructor (slices and integers only). It grows the stack by at most
-        // three slots past the arguments before calling (lua_checkstack for the rest is not
-        // needed: LUA_MINSTACK is 20), and leaves exactly two values: ok and the result.
+        // this frame has a destructor (slices and integers only). It uses at most six slots
+        // past the arguments before calling (LUA_MINSTACK is 20), and leaves exactly two
+        // values: ok and the result.
         unsafe {
             self.lua.exec_raw::<(bool, Value)>(
                 (&self.handler, inv.func, &self.real_g),
                 move |state| {
                     // 1 handler, 2 function, 3 real globals
-                    for list in [keys, args] {
-                        ffi::lua_createtable(state, list.len() as c_int, 0);
-                        for (i, item) in list.iter().enumerate() {
-                            ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                            ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+                    let nargs = match lists {
+                        Some((kref, aref)) => {
+                            set_eval_list(state, c"KEYS", kref, keys);
+                            set_eval_list(state, c"ARGV", aref, args);
+                            ffi::lua_settop(state, 2);
+                            0
                         }
-                    }
-                    // 4 KEYS, 5 ARGV
-                    let nargs = if functions_mode {
-                        ffi::lua_remove(state, 3);
-                        2
-                    } else {
-                        ffi::lua_pushstring(state, c"ARGV".as_ptr());
-                        ffi::lua_insert(state, -2);
-                        ffi::lua_rawset(state, 3);
-                        ffi::lua_pushstring(state, c"KEYS".as_ptr());
-                        ffi::lua_insert(state, -2);
-                        ffi::lua_rawset(state, 3);
-                        ffi::lua_settop(state, 2);
-                        0
+                        None => {
+                            push_list(state, keys, false);
+                            push_list(state, args, false);
+                            ffi::lua_remove(state, 3);
+                            2
+                        }
                     };
                     let status = ffi::lua_pcall(state, nargs, 1, 1);
                     ffi::lua_pushboolean(state, (status == 0) as c_int);
@@ -898,6 +910,64 @@ impl Vm {
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
         }
     }
+}
+
+/// A list (KEYS or ARGV) that has held more entries than this is replaced by a new table
+/// rather than cleared (clearing walks the table's whole allocation).
+const LIST_REUSE_MAX: usize = 64;
+
+/// Pushes a table holding `items` as a sequence; into the table on top of the stack (which it
+/// first empties) when `reuse`, else into a new one. Returns how many entries it removed.
+///
+/// SAFETY (callers): in protected mode, two free stack slots past the table.
+unsafe fn push_list(state: *mut ffi::lua_State, items: &[&[u8]], reuse: bool) -> usize {
+    let mut removed = 0;
+    if reuse {
+        ffi::lua_pushnil(state);
+        ffi::lua_setmetatable(state, -2);
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            // Clearing fields during a traversal is allowed (lua_next's contract).
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_pushnil(state);
+            ffi::lua_rawset(state, -4);
+            removed += 1;
+        }
+    } else {
+        ffi::lua_createtable(state, items.len().min(c_int::MAX as usize) as c_int, 0);
+    }
+    for (i, item) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+        // A command line has far fewer than 2^31 arguments (the query buffer limit).
+        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+    }
+    removed
+}
+
+/// Sets the EVAL global `name` (KEYS or ARGV) to `items`: the table kept at `reg` in the
+/// registry is emptied and refilled (no script can keep a reference to it past its run: the
+/// globals are read-only), or replaced when it had grown. The real globals table is at 3.
+///
+/// SAFETY (callers): in protected mode, six free stack slots.
+unsafe fn set_eval_list(
+    state: *mut ffi::lua_State,
+    name: &std::ffi::CStr,
+    reg: c_int,
+    items: &[&[u8]],
+) {
+    let top = ffi::lua_gettop(state);
+    ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, reg as ffi::lua_Integer);
+    if push_list(state, items, true) > LIST_REUSE_MAX {
+        ffi::lua_pop(state, 1);
+        push_list(state, items, false);
+        ffi::lua_pushvalue(state, -1);
+        ffi::lua_rawseti(state, ffi::LUA_REGISTRYINDEX, reg as ffi::lua_Integer);
+        ffi::lua_pushstring(state, name.as_ptr());
+        ffi::lua_pushvalue(state, -2);
+        ffi::lua_rawset(state, 3);
+    }
+    ffi::lua_settop(state, top);
 }
 
 /// The message of a compile error, as Lua printed it.
