@@ -335,6 +335,8 @@ pub(crate) struct Vm {
     slot: Arc<CtxSlot>,
     /// EVAL VM: the registry slots of the KEYS and ARGV tables, reused from run to run.
     eval_lists: Option<(c_int, c_int)>,
+    /// [`run_entry`] as a Lua function.
+    entry: Function,
 }
 
 fn set_fn<F>(lua: &Lua, t: &Table, name: &str, f: F) -> mlua::Result<()>
@@ -598,6 +600,8 @@ impl Vm {
             };
             Some(refs)
         };
+        // SAFETY: run_entry follows the lua_CFunction protocol (see its comment).
+        let entry = unsafe { lua.create_c_function(run_entry)? };
         let seal: Function = helpers.get("seal")?;
         let sealed: Table = seal.call(load_redis.clone())?;
         lua.set_globals(sealed)?;
@@ -610,6 +614,7 @@ impl Vm {
             state,
             slot,
             eval_lists,
+            entry,
         };
         vm.install_hook();
         Ok(vm)
@@ -745,40 +750,22 @@ impl Vm {
     }
 
     /// The protected call of [`Vm::run`]: whether the function returned, and its first result
-    /// or the error object made by the handler.
+    /// or the error object made by the handler. Goes through the VM's `entry` C function (see
+    /// [`run_entry`]): calling a function made once allocates nothing, where `exec_raw` would
+    /// make two C closures per run.
     fn call(&self, inv: &Invocation<'_>) -> mlua::Result<(bool, Value)> {
-        let (keys, args) = (inv.keys, inv.args);
-        let lists = self.eval_lists;
-        // SAFETY: the closure runs in protected mode (mlua's exec_raw) on a stack holding the
-        // three arguments, so a Lua error (out of memory) longjmps to that boundary: nothing in
-        // this frame has a destructor (slices and integers only). It uses at most six slots
-        // past the arguments before calling (LUA_MINSTACK is 20), and leaves exactly two
-        // values: ok and the result.
-        unsafe {
-            self.lua.exec_raw::<(bool, Value)>(
-                (&self.handler, inv.func, &self.real_g),
-                move |state| {
-                    // 1 handler, 2 function, 3 real globals
-                    let nargs = match lists {
-                        Some((kref, aref)) => {
-                            set_eval_list(state, c"KEYS", kref, keys);
-                            set_eval_list(state, c"ARGV", aref, args);
-                            ffi::lua_settop(state, 2);
-                            0
-                        }
-                        None => {
-                            push_list(state, keys, false);
-                            push_list(state, args, false);
-                            ffi::lua_remove(state, 3);
-                            2
-                        }
-                    };
-                    let status = ffi::lua_pcall(state, nargs, 1, 1);
-                    ffi::lua_pushboolean(state, (status == 0) as c_int);
-                    ffi::lua_replace(state, 1);
-                },
-            )
-        }
+        let run = RunArgs {
+            keys: inv.keys,
+            args: inv.args,
+            lists: self.eval_lists,
+        };
+        let p = std::ptr::addr_of!(run) as *mut c_void;
+        self.entry.call::<(bool, Value)>((
+            &self.handler,
+            inv.func,
+            &self.real_g,
+            LightUserData(p),
+        ))
     }
 
     /// Installs the instruction-count hook that notices a script past `busy-reply-threshold`
@@ -910,6 +897,51 @@ impl Vm {
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
         }
     }
+}
+
+/// What [`run_entry`] needs from Rust, passed as a light userdata.
+struct RunArgs<'k> {
+    keys: &'k [&'k [u8]],
+    args: &'k [&'k [u8]],
+    /// EVAL: the registry slots of KEYS and ARGV; functions: none (fresh tables are passed).
+    lists: Option<(c_int, c_int)>,
+}
+
+/// The C function through which [`Vm::call`] runs a script: arguments (handler, function,
+/// real globals, `*const RunArgs`); builds KEYS and ARGV, sets them as globals (EVAL) or
+/// passes them (functions), calls the function under the handler and returns ok and its
+/// first result or the error object.
+///
+/// SAFETY: called by Lua (through mlua's protected `Function::call`) only from `Vm::call`,
+/// whose `RunArgs` outlives the call. Nothing here has a destructor, so a Lua error (out of
+/// memory) longjmps past no Rust cleanup; it uses at most six slots past its four arguments
+/// (LUA_MINSTACK is 20).
+unsafe extern "C-unwind" fn run_entry(state: *mut ffi::lua_State) -> c_int {
+    let run = ffi::lua_touserdata(state, 4) as *const RunArgs<'_>;
+    ffi::lua_settop(state, 3);
+    if run.is_null() {
+        return 0;
+    }
+    let run = &*run;
+    // 1 handler, 2 function, 3 real globals
+    let nargs = match run.lists {
+        Some((kref, aref)) => {
+            set_eval_list(state, c"KEYS", kref, run.keys);
+            set_eval_list(state, c"ARGV", aref, run.args);
+            ffi::lua_settop(state, 2);
+            0
+        }
+        None => {
+            push_list(state, run.keys, false);
+            push_list(state, run.args, false);
+            ffi::lua_remove(state, 3);
+            2
+        }
+    };
+    let status = ffi::lua_pcall(state, nargs, 1, 1);
+    ffi::lua_pushboolean(state, (status == 0) as c_int);
+    ffi::lua_replace(state, 1);
+    2
 }
 
 /// A list (KEYS or ARGV) that has held more entries than this is replaced by a new table
