@@ -25,6 +25,7 @@ use crate::blocking::Ready;
 use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::key::Key;
 use crate::keyspace::{new_entry, shard_of, GetOrInsert, Keyspace, Lookup, Shard, Upsert, SHARDS};
 use crate::session::Session;
 use crate::small::SmallBytes;
@@ -69,7 +70,7 @@ pub struct DbView<'a> {
     /// Number of changes made (the `dirty` counter; > 0 means propagate).
     pub dirty: u64,
     /// Keys removed by lazy expiry, as `(db, key)`: each becomes a propagated DEL.
-    pub expired: Vec<(usize, SmallBytes)>,
+    pub expired: Vec<(usize, Key)>,
     /// Values removed while locked, dropped after the locks are released.
     garbage: Vec<Value>,
     /// Whether lookups count as keyspace hits/misses (read commands).
@@ -305,18 +306,19 @@ impl<'a> DbView<'a> {
         let found = match self.guards[i].1.lookup(hash, key, now) {
             Lookup::Live(e) => {
                 if let Some(clock) = lru {
-                    e.lru = match &lfu {
-                        Some(l) => l.touch(e.lru),
+                    e.set_lru(match &lfu {
+                        Some(l) => l.touch(e.lru()),
                         None => clock,
-                    };
+                    });
                 }
                 Some(e)
             }
             Lookup::Expired(e) => {
                 touch(self.ks, db, key, hash, false);
-                self.expired.push((db, e.key));
-                if e.value.heap_size() > 0 {
-                    self.garbage.push(e.value);
+                let (key, value) = e.into_parts();
+                self.expired.push((db, key));
+                if value.heap_size() > 0 {
+                    self.garbage.push(value);
                 }
                 None
             }
@@ -400,7 +402,7 @@ impl<'a> DbView<'a> {
             Upsert::ReplacedExpired(old) => {
                 // As in Redis: the lazy expiry, then the write.
                 touch(self.ks, db, key, hash, false);
-                self.expired.push((db, SmallBytes::new(key)));
+                self.expired.push((db, Key::new(key)));
                 self.discard(old);
                 None
             }
@@ -458,10 +460,10 @@ impl<'a> DbView<'a> {
         let (e, created, old) = match found {
             GetOrInsert::Found(e) => {
                 if let Some(clock) = lru {
-                    e.lru = match &lfu {
-                        Some(l) => l.touch(e.lru),
+                    e.set_lru(match &lfu {
+                        Some(l) => l.touch(e.lru()),
                         None => clock,
-                    };
+                    });
                 }
                 (e, false, None)
             }
@@ -477,7 +479,7 @@ impl<'a> DbView<'a> {
                 self.defaulted.push((db, SmallBytes::new(key), default_at));
             }
             if let Some(old) = old {
-                self.expired.push((db, SmallBytes::new(key)));
+                self.expired.push((db, Key::new(key)));
                 if old.heap_size() > 0 {
                     self.garbage.push(old);
                 }

@@ -308,10 +308,11 @@ impl Engine {
         }
     }
 
-    /// The access clock for a key read now (LRU seconds, 24 bits as in Redis).
+    /// The access clock for a key read now (LRU seconds, 22 bits: Redis keeps 24, Flint's entry
+    /// has room for 22, which wrap after 48 days instead of 194).
     #[inline]
     pub fn lru_clock(now_ms: u64) -> u32 {
-        ((now_ms / 1000) & 0xFF_FFFF) as u32
+        ((now_ms / 1000) & crate::value::CLOCK_MAX as u64) as u32
     }
 
     /// One round of active expiry: visits shards round-robin, removing expired keys, for at most
@@ -344,11 +345,13 @@ impl Engine {
                 let step = {
                     let mut locked = d.shard(shard).lock();
                     let step = locked.expire_step(now, 256);
+                    // Give back a slab chunk if deletions left enough free (bounded work).
+                    locked.compact_step(&self.keyspace.hasher);
                     // While the shard is still locked, so that no write to these keys can be
                     // propagated (or touch watchers) before their deletion is.
                     let watches = &self.keyspace.watches;
                     for e in &step.expired {
-                        let key = e.key.as_slice();
+                        let key = e.key();
                         if watches.active() {
                             watches.touch(db, key, self.keyspace.hasher.hash(key), false);
                         }
@@ -418,7 +421,14 @@ impl Engine {
     pub fn memory(&self) -> MemoryStats {
         let probe = *self.memory_probe.read();
         let m = match probe {
-            Some(p) => p(),
+            Some(p) => {
+                // Free keyspace slots count as free memory, as eviction sees it (`evict.rs`).
+                let mut m = p();
+                m.allocated = m
+                    .allocated
+                    .saturating_sub(crate::keyspace::slab_free_bytes());
+                m
+            }
             None => MemoryStats {
                 allocated: rss_bytes(),
                 active: 0,

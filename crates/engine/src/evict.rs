@@ -1,9 +1,10 @@
 //! maxmemory: eviction with every Redis policy, and the per-key access clock behind it.
 //!
 //! # Access clock
-//! Each entry's `lru` field holds, as in Redis, either an LRU clock (24 bits of seconds, see
-//! [`crate::engine::Engine::lru_clock`]) or, under an LFU policy, 16 bits of minutes since the
-//! last decrement and an 8-bit logarithmic counter ([`Lfu`]). Reads and writes stamp it through
+//! Each entry's 22-bit access clock holds, as in Redis, either an LRU clock (seconds, see
+//! [`crate::engine::Engine::lru_clock`]) or, under an LFU policy, 14 bits of minutes since the
+//! last decrement and an 8-bit logarithmic counter ([`Lfu`]). (Redis has 24 bits: 16 of
+//! minutes. Flint's 48-byte entry shares one word between this clock and the expiry.) Reads and writes stamp it through
 //! the [`crate::ctx::DbView`]; new keys start at the clock (LRU) or at counter 5 (LFU).
 //!
 //! # Eviction
@@ -38,10 +39,14 @@ const POOL_SIZE: usize = 16;
 /// A new key's LFU counter (Redis's LFU_INIT_VAL), so it is not evicted before it had a chance.
 pub const LFU_INIT_VAL: u32 = 5;
 
-/// The LFU side of the access field: `(minutes & 0xFFFF) << 8 | counter`.
+/// Largest LFU minute clock (it wraps): the access field's bits above the 8-bit counter (Redis
+/// has 16 bits of minutes; Flint's 22-bit field leaves 14, which wrap after 11 days).
+pub const LFU_MINUTES_MAX: u32 = crate::value::CLOCK_MAX >> 8;
+
+/// The LFU side of the access field: `(minutes & LFU_MINUTES_MAX) << 8 | counter`.
 #[derive(Clone, Copy, Debug)]
 pub struct Lfu {
-    /// Now, in minutes (16 bits, wrapping).
+    /// Now, in minutes (wrapping at [`LFU_MINUTES_MAX`]).
     pub now_min: u32,
     /// `lfu-log-factor`.
     pub log_factor: u32,
@@ -53,7 +58,7 @@ impl Lfu {
     /// The LFU parameters at `now_ms`.
     pub fn new(now_ms: u64, limits: &MemoryLimits) -> Self {
         Lfu {
-            now_min: ((now_ms / 60_000) & 0xFFFF) as u32,
+            now_min: ((now_ms / 60_000) & LFU_MINUTES_MAX as u64) as u32,
             log_factor: limits.lfu_log_factor,
             decay_time: limits.lfu_decay_time,
         }
@@ -68,12 +73,12 @@ impl Lfu {
     /// The counter of `field` after decay (Redis's `LFUDecrAndReturn`).
     #[inline]
     pub fn decayed(&self, field: u32) -> u32 {
-        let last = (field >> 8) & 0xFFFF;
+        let last = (field >> 8) & LFU_MINUTES_MAX;
         let counter = field & 0xFF;
         let elapsed = if self.now_min >= last {
             self.now_min - last
         } else {
-            0xFFFF - last + self.now_min
+            LFU_MINUTES_MAX - last + self.now_min
         };
         let periods = elapsed.checked_div(self.decay_time).unwrap_or(0);
         counter.saturating_sub(periods)
@@ -167,25 +172,27 @@ fn time_limit(tenacity: u32) -> Option<Duration> {
 fn score(e: &Entry, policy: Policy, lru_now: u32, lfu: &Lfu) -> u64 {
     match policy {
         Policy::AllKeysLru | Policy::VolatileLru => {
-            let idle = if lru_now >= e.lru {
-                lru_now - e.lru
+            let idle = if lru_now >= e.lru() {
+                lru_now - e.lru()
             } else {
-                lru_now + (0xFF_FFFF - e.lru)
+                lru_now + (crate::value::CLOCK_MAX - e.lru())
             };
             idle as u64
         }
-        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu.decayed(e.lru) as u64,
-        Policy::VolatileTtl => u64::MAX - e.expire_at,
+        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu.decayed(e.lru()) as u64,
+        Policy::VolatileTtl => u64::MAX - e.expire_at(),
         _ => 0,
     }
 }
 
 impl Engine {
-    /// Bytes in use as maxmemory counts them: the allocator's count.
+    /// Bytes in use as maxmemory counts them: the allocator's count, less the keyspace's free
+    /// entry slots (reusable by the next key as freed memory is; without this, evicting keys
+    /// whose value lives in their entry would free nothing).
     #[inline]
     pub fn used_memory(&self) -> u64 {
         match self.used_memory_probe.get() {
-            Some(p) => p(),
+            Some(p) => p().saturating_sub(crate::keyspace::slab_free_bytes()),
             None => crate::engine::rss_bytes(),
         }
     }
@@ -280,7 +287,9 @@ impl Engine {
             for i in 0..SHARDS {
                 let shard = d.shard((start + i) % SHARDS).lock();
                 let mut found = None;
-                shard.sample(fast_random(), 1, volatile, |e| found = Some(e.key.clone()));
+                shard.sample(fast_random(), 1, volatile, |e| {
+                    found = Some(SmallBytes::new(e.key()))
+                });
                 if let Some(k) = found {
                     return Some((db, k));
                 }
@@ -312,7 +321,7 @@ impl Engine {
                     shard.sample(fast_random(), want, volatile, |e| {
                         sampled += 1;
                         let s = score(e, limits.policy, lru_now, &lfu);
-                        pool_insert(&mut state.pool, s, db, &e.key);
+                        pool_insert(&mut state.pool, s, db, e.key());
                     });
                 }
             }
@@ -341,8 +350,8 @@ impl Engine {
 
 /// Inserts a candidate into the pool (ascending by score, at most [`POOL_SIZE`]), unless it is
 /// worse than every candidate of a full pool or already there.
-fn pool_insert(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &SmallBytes) {
-    if pool.iter().any(|c| c.db == db && c.key == *key) {
+fn pool_insert(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &[u8]) {
+    if pool.iter().any(|c| c.db == db && c.key.as_slice() == key) {
         return;
     }
     if pool.len() >= POOL_SIZE {
@@ -357,7 +366,7 @@ fn pool_insert(pool: &mut Vec<Candidate>, score: u64, db: usize, key: &SmallByte
         Candidate {
             score,
             db,
-            key: key.clone(),
+            key: SmallBytes::new(key),
         },
     );
 }
@@ -395,17 +404,12 @@ mod tests {
     fn pool_keeps_the_best_candidates() {
         let mut pool = Vec::new();
         for i in 0..40u64 {
-            pool_insert(
-                &mut pool,
-                i * 7 % 41,
-                0,
-                &SmallBytes::new(format!("k{i}").as_bytes()),
-            );
+            pool_insert(&mut pool, i * 7 % 41, 0, format!("k{i}").as_bytes());
         }
         assert_eq!(pool.len(), POOL_SIZE);
         assert!(pool.windows(2).all(|w| w[0].score <= w[1].score));
         assert_eq!(pool.last().map(|c| c.score), Some(40));
-        pool_insert(&mut pool, 1000, 0, &SmallBytes::new(b"k0"));
+        pool_insert(&mut pool, 1000, 0, b"k0");
         assert_eq!(pool.iter().filter(|c| c.key.as_slice() == b"k0").count(), 1);
     }
 

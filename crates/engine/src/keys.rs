@@ -276,7 +276,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, nx: bool) -> Result<()> {
     let Some(moved) = ctx.db.remove(src) else {
         return Err(Error::NoSuchKey);
     };
-    if let Some(old) = ctx.db.set(dst, moved.value, moved.expire_at) {
+    let expire_at = moved.expire_at();
+    if let Some(old) = ctx.db.set(dst, moved.value, expire_at) {
         ctx.db.discard(old);
     }
     // Redis counts a rename as one change.
@@ -328,7 +329,7 @@ fn copy(ctx: &mut Ctx<'_>) -> Result<()> {
     // Redis looks the source up as a read (counted as a hit or miss), the target as a write.
     let counting = ctx.db.count_reads;
     ctx.db.count_reads = true;
-    let expire_at = ctx.db.entry(src).map(|e| e.expire_at);
+    let expire_at = ctx.db.entry(src).map(|e| e.expire_at());
     ctx.db.count_reads = counting;
     let Some(expire_at) = expire_at else {
         ctx.out.int(0);
@@ -376,8 +377,8 @@ fn move_(ctx: &mut Ctx<'_>) -> Result<()> {
         ctx.out.int(0);
         return Ok(());
     };
-    ctx.db
-        .insert_new_in(dst_db, key, moved.value, moved.expire_at);
+    let expire_at = moved.expire_at();
+    ctx.db.insert_new_in(dst_db, key, moved.value, expire_at);
     ctx.db.dirty = dirty + 1;
     ctx.out.int(1);
     Ok(())
@@ -394,7 +395,7 @@ fn keys_(ctx: &mut Ctx<'_>) -> Result<()> {
     for s in 0..SHARDS {
         lock_one(&mut ctx.db, db, s);
         ctx.db.shard(db, s).for_each(|e| {
-            let key = e.key.as_slice();
+            let key = e.key();
             if (all || glob_match(pattern, key, false)) && !e.is_expired(now) {
                 found.push(Bytes::copy_from_slice(key));
             }
@@ -500,7 +501,7 @@ fn scan(ctx: &mut Ctx<'_>) -> Result<()> {
             .shard(db, shard)
             .scan(&ks.hasher, shard, from, budget, |e| {
                 seen += 1;
-                let key = e.key.as_slice();
+                let key = e.key();
                 if opts.pattern.is_none_or(|p| glob_match(p, key, false)) {
                     visited.push(Visited {
                         key: Bytes::copy_from_slice(key),
@@ -590,7 +591,7 @@ fn randomkey(ctx: &mut Ctx<'_>) -> Result<()> {
         let Some(e) = shard.nth(r.min(shard.len() - 1)) else {
             continue;
         };
-        let key = Bytes::copy_from_slice(e.key.as_slice());
+        let key = Bytes::copy_from_slice(e.key());
         if !e.is_expired(now) {
             found = Some(key);
             break;
@@ -752,7 +753,7 @@ fn lfu_policy(ctx: &Ctx<'_>) -> bool {
 /// Redis's `LFUDecrAndReturn` at `now_ms` with `lfu-decay-time` `decay_minutes`.
 fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u32) -> u64 {
     let lfu = crate::evict::Lfu {
-        now_min: ((now_ms / 60_000) & 0xFFFF) as u32,
+        now_min: ((now_ms / 60_000) & crate::evict::LFU_MINUTES_MAX as u64) as u32,
         log_factor: 0,
         decay_time: decay_minutes,
     };
@@ -776,7 +777,7 @@ fn object_encoding(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // OBJECT FREQ key
 fn object_freq(ctx: &mut Ctx<'_>) -> Result<()> {
-    let Some(lru) = object_lookup(ctx, |e| e.lru) else {
+    let Some(lru) = object_lookup(ctx, |e| e.lru()) else {
         ctx.out.null();
         return Ok(());
     };
@@ -791,19 +792,19 @@ fn object_freq(ctx: &mut Ctx<'_>) -> Result<()> {
 
 // OBJECT IDLETIME key
 fn object_idletime(ctx: &mut Ctx<'_>) -> Result<()> {
-    let Some(lru) = object_lookup(ctx, |e| e.lru) else {
+    let Some(lru) = object_lookup(ctx, |e| e.lru()) else {
         ctx.out.null();
         return Ok(());
     };
     if lfu_policy(ctx) {
         return Err(Error::msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    // The clock is 24 bits of seconds and wraps about every 194 days.
+    // The clock is 22 bits of seconds and wraps about every 48 days.
     let now = crate::engine::Engine::lru_clock(ctx.db.now_ms);
     let idle = if now >= lru {
         now - lru
     } else {
-        now + (0xFF_FFFF - lru)
+        now + (crate::value::CLOCK_MAX - lru)
     };
     ctx.out.int(i64::from(idle));
     Ok(())
@@ -860,7 +861,11 @@ mod tests {
     fn set_lru(engine: &Engine, key: &str, lru: u32) {
         let h = engine.keyspace.hasher.hash(key.as_bytes());
         let shard = engine.keyspace.db(0).unwrap().shard(shard_of(h));
-        shard.lock().get_mut(h, key.as_bytes()).unwrap().lru = lru;
+        shard
+            .lock()
+            .get_mut(h, key.as_bytes())
+            .unwrap()
+            .set_lru(lru);
     }
 
     /// Inserts `key` straight into the keyspace (fast bulk loading for SCAN tests).
@@ -1564,8 +1569,8 @@ mod tests {
         assert!(idle == int(100) || idle == int(101), "{idle}");
         k.run(&["GET", "a"]);
         assert_eq!(k.run(&["OBJECT", "IDLETIME", "a"]), int(0));
-        // The 24-bit clock wraps.
-        set_lru(&k.engine, "a", (now + 10) & 0xFF_FFFF);
+        // The clock wraps.
+        set_lru(&k.engine, "a", (now + 10) & crate::value::CLOCK_MAX);
         let idle = k.run(&["OBJECT", "IDLETIME", "a"]);
         assert!(idle.starts_with(':') && idle != int(0));
         k.engine
@@ -1586,15 +1591,16 @@ mod tests {
             .config
             .set("maxmemory-policy", "volatile-lfu", false)
             .unwrap();
-        let minutes = ((unix_ms() / 60_000) & 0xFFFF) as u32;
+        let max = crate::evict::LFU_MINUTES_MAX;
+        let minutes = ((unix_ms() / 60_000) & max as u64) as u32;
         set_lru(&k.engine, "a", (minutes << 8) | 5);
         assert_eq!(k.run(&["OBJECT", "FREQ", "a"]), int(5));
-        set_lru(&k.engine, "a", (minutes.wrapping_sub(3) & 0xFFFF) << 8 | 5);
+        set_lru(&k.engine, "a", (minutes.wrapping_sub(3) & max) << 8 | 5);
         assert_eq!(k.run(&["OBJECT", "FREQ", "a"]), int(2));
-        // The minute clock wrapped: 0xFFFF - 10 + 0 minutes have passed.
+        // The minute clock wrapped: max - 10 + 0 minutes have passed.
         assert_eq!(lfu_counter((10 << 8) | 200, 0, 1), 0);
-        assert_eq!(lfu_counter((0xFFFF << 8) | 200, 60_000 * 5, 1), 195);
-        assert_eq!(lfu_counter((65530 << 8) | 20, 60_000 * 4, 2), 20 - 4);
+        assert_eq!(lfu_counter((max << 8) | 200, 60_000 * 5, 1), 195);
+        assert_eq!(lfu_counter(((max - 5) << 8) | 20, 60_000 * 4, 2), 20 - 4);
         assert_eq!(lfu_counter((1 << 8) | 20, 60_000 * 100, 0), 20);
     }
 

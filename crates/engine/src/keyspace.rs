@@ -6,7 +6,8 @@
 //! - the top [`SHARD_BITS`] bits pick the shard (the lock unit);
 //! - the next bits index the shard's *directory*, whose slots point at *segments* (extendible
 //!   hashing: a segment of local depth `d` serves every slot sharing its top `d` bits);
-//! - inside a segment, a `hashbrown::HashTable<Entry>` stores entries inline.
+//! - inside a segment, a `hashbrown::HashTable<u32>` holds slot numbers of the shard's entry
+//!   slab, where each entry is 48 bytes (see `Slab`).
 //!
 //! A segment never holds more than [`SEGMENT_MAX`] entries: instead of growing past it, it splits
 //! in two by the next hash bit, moving about a thousand entries. So no insert ever rehashes a big
@@ -22,12 +23,11 @@
 //! must not be the shard/directory bits, which are equal for every entry of a segment.
 
 use std::hash::BuildHasher;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
-use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
 
 /// log2 of the number of shards per database.
@@ -91,27 +91,247 @@ fn table_hash(h: u64) -> u64 {
     h ^ (h << 32)
 }
 
-/// A segment: one small hash table covering one range of hash values.
+/// Entries per slab chunk: 341 x 48 = 16368 bytes, just under mimalloc's 16 KiB size class,
+/// four to a 64 KiB page with nothing left over. (256 entries made 12288-byte chunks, five to a
+/// page with 4 KiB left: 3 bytes per key of RSS.)
+const CHUNK: usize = 341;
+/// Bytes of one entry.
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
+/// Bytes of free slab slots, over every shard: allocated from the allocator's point of view, but
+/// reusable by the next key, so [`slab_free_bytes`] is subtracted from the memory maxmemory
+/// counts (else evicting a key with an inline value would free nothing and eviction would go on
+/// and on). Striped like the allocator's own count; only the sum is meaningful.
+static SLAB_FREE: [PaddedI64; 16] = [const { PaddedI64(AtomicI64::new(0)) }; 16];
+
+#[repr(align(64))]
+struct PaddedI64(AtomicI64);
+
+#[inline]
+fn count_slab_free(slots: i64) {
+    let i = crate::counter::stripe() % SLAB_FREE.len();
+    SLAB_FREE[i]
+        .0
+        .fetch_add(slots * ENTRY_BYTES as i64, Ordering::Relaxed);
+}
+
+/// Bytes of free entry slots in every shard's slab (see [`SLAB_FREE`]).
+pub fn slab_free_bytes() -> u64 {
+    SLAB_FREE
+        .iter()
+        .map(|s| s.0.load(Ordering::Relaxed))
+        .sum::<i64>()
+        .max(0) as u64
+}
+
+/// A shard's entries: fixed chunks of [`CHUNK`] entries, addressed by a `u32` slot number
+/// (`chunk * CHUNK + offset`). Segments' hash tables hold slot numbers (4 bytes per bucket
+/// instead of an 8-byte pointer to a boxed entry), and a key costs no allocation of its own:
+/// one 48-byte slot.
+///
+/// Each chunk threads a free list through its vacant slots, and new entries go to the lowest
+/// chunk with room, so live entries gather in the low chunks and deletions empty the high
+/// ones. [`Shard::compact_step`] moves the last chunk's entries down and frees the chunk once
+/// enough of the slab is free, so memory goes back after mass deletions (as an allocator would
+/// give back its pages).
+struct Slab {
+    chunks: Vec<Box<[Entry]>>,
+    /// Per chunk: its first free slot's offset, or [`NO_OFFSET`].
+    heads: Vec<u16>,
+    /// Per chunk: how many slots are free.
+    counts: Vec<u16>,
+    /// Per chunk: which slots hold an entry (bit `off` of word `off / 64`).
+    used: Vec<[u64; USED_WORDS]>,
+    /// Bit `c` set when chunk `c` has a free slot.
+    has_free: Vec<u64>,
+    /// No word of `has_free` below this one has a bit set (where `alloc` starts looking).
+    first_word: usize,
+    /// Free slots in all chunks.
+    free_count: usize,
+}
+
+/// End of a chunk's free list.
+const NO_OFFSET: u16 = u16::MAX;
+/// Words of a chunk's occupancy bitmap.
+const USED_WORDS: usize = CHUNK.div_ceil(64);
+
+impl Default for Slab {
+    fn default() -> Self {
+        Slab::new()
+    }
+}
+
+impl Slab {
+    fn new() -> Self {
+        Slab {
+            chunks: Vec::new(),
+            heads: Vec::new(),
+            counts: Vec::new(),
+            used: Vec::new(),
+            has_free: Vec::new(),
+            first_word: 0,
+            free_count: 0,
+        }
+    }
+
+    // IMPORTANT: slot numbers only come from this slab's own tables, so indexing cannot fail;
+    // a panic here would be a keyspace bug, never something a client can cause.
+    #[inline]
+    fn get(&self, i: u32) -> &Entry {
+        &self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: u32) -> &mut Entry {
+        &mut self.chunks[i as usize / CHUNK][i as usize % CHUNK]
+    }
+
+    fn set_has_free(&mut self, c: usize, on: bool) {
+        let (w, b) = (c / 64, c % 64);
+        if w >= self.has_free.len() {
+            self.has_free.resize(w + 1, 0);
+        }
+        if on {
+            self.has_free[w] |= 1 << b;
+            self.first_word = self.first_word.min(w);
+        } else {
+            self.has_free[w] &= !(1 << b);
+        }
+    }
+
+    /// The lowest chunk with a free slot.
+    fn lowest_with_room(&mut self) -> Option<usize> {
+        let start = self.first_word.min(self.has_free.len());
+        let (i, w) = self.has_free[start..]
+            .iter()
+            .enumerate()
+            .find(|(_, &w)| w != 0)
+            .map(|(i, &w)| (start + i, w))?;
+        self.first_word = i;
+        Some(i * 64 + w.trailing_zeros() as usize)
+    }
+
+    /// Adds a chunk of vacant slots.
+    fn grow(&mut self) {
+        let chunk: Box<[Entry]> = (0..CHUNK)
+            .map(|j| {
+                let next = if j + 1 < CHUNK {
+                    j as u32 + 1
+                } else {
+                    NO_OFFSET as u32
+                };
+                Entry::vacant(next)
+            })
+            .collect();
+        self.chunks.push(chunk);
+        self.heads.push(0);
+        self.counts.push(CHUNK as u16);
+        self.used.push([0; USED_WORDS]);
+        self.set_has_free(self.chunks.len() - 1, true);
+        self.free_count += CHUNK;
+        count_slab_free(CHUNK as i64);
+    }
+
+    /// Stores `e` in the lowest chunk with room (adding a chunk if there is none) and returns
+    /// its slot number.
+    fn alloc(&mut self, e: Entry) -> u32 {
+        let c = match self.lowest_with_room() {
+            Some(c) => c,
+            None => {
+                self.grow();
+                self.chunks.len() - 1
+            }
+        };
+        let off = self.heads[c] as usize;
+        let slot = &mut self.chunks[c][off];
+        self.heads[c] = slot.vacant_next() as u16;
+        *slot = e;
+        self.used[c][off / 64] |= 1 << (off % 64);
+        self.counts[c] -= 1;
+        if self.counts[c] == 0 {
+            self.set_has_free(c, false);
+        }
+        self.free_count -= 1;
+        count_slab_free(-1);
+        (c * CHUNK + off) as u32
+    }
+
+    /// Takes the entry out of slot `i`, which becomes free.
+    fn free(&mut self, i: u32) -> Entry {
+        let (c, off) = (i as usize / CHUNK, i as usize % CHUNK);
+        let next = self.heads[c] as u32;
+        let e = std::mem::replace(&mut self.chunks[c][off], Entry::vacant(next));
+        self.heads[c] = off as u16;
+        self.used[c][off / 64] &= !(1 << (off % 64));
+        self.counts[c] += 1;
+        self.set_has_free(c, true);
+        self.free_count += 1;
+        count_slab_free(1);
+        e
+    }
+
+    /// Frees the last chunk if every slot of it is vacant.
+    fn pop_empty_chunk(&mut self) -> bool {
+        let Some(&n) = self.counts.last() else {
+            return false;
+        };
+        if n as usize != CHUNK {
+            return false;
+        }
+        let c = self.chunks.len() - 1;
+        self.chunks.pop();
+        self.heads.pop();
+        self.counts.pop();
+        self.used.pop();
+        self.set_has_free(c, false);
+        self.has_free.truncate(c.div_ceil(64));
+        self.free_count -= CHUNK;
+        count_slab_free(-(CHUNK as i64));
+        true
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * ENTRY_BYTES
+            + self.chunks.capacity() * 16
+            + self.heads.capacity() * 4
+            + self.used.capacity() * USED_WORDS * 8
+            + self.has_free.capacity() * 8
+    }
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        count_slab_free(-(self.free_count as i64));
+    }
+}
+
+/// A segment: one small hash table (of slab slot numbers) covering one range of hash values.
 #[derive(Default)]
 struct Segment {
     /// Local depth: how many directory bits all its entries share.
     depth: u32,
-    table: HashTable<Box<Entry>>,
+    table: HashTable<u32>,
     /// Entries with a TTL (lets active expiry skip segments without any).
     volatile: u32,
 }
 
 /// One lock unit of a database.
-#[derive(Default)]
 pub struct Shard {
     /// Slot -> segment index; `2^depth` slots.
     dir: Vec<u32>,
     segs: Vec<Segment>,
+    slab: Slab,
     depth: u32,
     len: usize,
     volatile: usize,
     /// Where active expiry resumes (a segment index).
     expire_cursor: usize,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard::new()
+    }
 }
 
 /// What [`Shard::lookup`] found.
@@ -155,12 +375,19 @@ pub struct ExpireStep {
     pub wrapped: bool,
 }
 
+/// The hash of the entry in slot `i` (for hashbrown's rehashing and segment splits).
+#[inline]
+fn slot_hash(slab: &Slab, hasher: &KeyHasher, i: u32) -> u64 {
+    hasher.hash(slab.get(i).key())
+}
+
 impl Shard {
     /// An empty shard.
     pub fn new() -> Self {
         Shard {
             dir: vec![0],
             segs: vec![Segment::default()],
+            slab: Slab::new(),
             depth: 0,
             len: 0,
             volatile: 0,
@@ -197,66 +424,73 @@ impl Shard {
         self.dir.get(self.slot(hash)).copied().unwrap_or(0) as usize
     }
 
+    /// The slab slot of `key`, expired or not.
+    #[inline]
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let seg = self.segs.get(self.seg_index(hash))?;
+        let slab = &self.slab;
+        seg.table
+            .find(table_hash(hash), |&i| slab.get(i).key() == key)
+            .copied()
+    }
+
     /// The entry for `key`, expired or not.
     #[inline]
     pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
-        let seg = self.segs.get(self.seg_index(hash))?;
-        seg.table
-            .find(table_hash(hash), |e| e.key.as_slice() == key)
-            .map(|b| &**b)
+        let i = self.find(hash, key)?;
+        Some(self.slab.get(i))
     }
 
     /// The entry for `key`, mutable, expired or not.
     #[inline]
     pub fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry> {
-        let i = self.seg_index(hash);
-        let seg = self.segs.get_mut(i)?;
-        seg.table
-            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
-            .map(|b| &mut **b)
+        let i = self.find(hash, key)?;
+        Some(self.slab.get_mut(i))
     }
 
     /// Finds `key` with one probe, removing it instead if its TTL has passed at `now_ms`.
     #[inline]
     pub fn lookup(&mut self, hash: u64, key: &[u8], now_ms: u64) -> Lookup<'_> {
         let i = self.seg_index(hash);
-        let Some(seg) = self.segs.get_mut(i) else {
+        let Shard { segs, slab, .. } = self;
+        let Some(seg) = segs.get_mut(i) else {
             return Lookup::Missing;
         };
-        match seg
+        let Ok(found) = seg
             .table
-            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
-        {
-            Err(_) => Lookup::Missing,
-            Ok(found) => {
-                if found.get().is_expired(now_ms) {
-                    let (entry, _) = found.remove();
-                    seg.volatile -= 1;
-                    self.volatile -= 1;
-                    self.len -= 1;
-                    Lookup::Expired(*entry)
-                } else {
-                    Lookup::Live(found.into_mut())
-                }
-            }
+            .find_entry(table_hash(hash), |&i| slab.get(i).key() == key)
+        else {
+            return Lookup::Missing;
+        };
+        let slot = *found.get();
+        if slab.get(slot).is_expired(now_ms) {
+            found.remove();
+            seg.volatile -= 1;
+            self.volatile -= 1;
+            self.len -= 1;
+            Lookup::Expired(slab.free(slot))
+        } else {
+            Lookup::Live(slab.get_mut(slot))
         }
     }
 
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let i = self.seg_index(hash);
-        let seg = self.segs.get_mut(i)?;
+        let Shard { segs, slab, .. } = self;
+        let seg = segs.get_mut(i)?;
         let found = seg
             .table
-            .find_entry(table_hash(hash), |e| e.key.as_slice() == key)
+            .find_entry(table_hash(hash), |&i| slab.get(i).key() == key)
             .ok()?;
-        let (entry, _) = found.remove();
+        let (slot, _) = found.remove();
+        let entry = slab.free(slot);
         self.len -= 1;
         if entry.has_expire() {
             seg.volatile -= 1;
             self.volatile -= 1;
         }
-        Some(*entry)
+        Some(entry)
     }
 
     /// The index of the segment a new entry with `hash` goes into, splitting that segment first
@@ -283,18 +517,20 @@ impl Shard {
     pub fn insert_new(&mut self, hasher: &KeyHasher, hash: u64, entry: Entry) -> &mut Entry {
         let i = self.seg_for_insert(hasher, hash);
         self.len += 1;
-        if entry.has_expire() {
+        let has_expire = entry.has_expire();
+        if has_expire {
             self.volatile += 1;
         }
-        let seg = &mut self.segs[i];
-        if entry.has_expire() {
+        let slot = self.slab.alloc(entry);
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        if has_expire {
             seg.volatile += 1;
         }
-        seg.table
-            .insert_unique(table_hash(hash), Box::new(entry), |e| {
-                table_hash(hasher.hash(e.key.as_slice()))
-            })
-            .into_mut()
+        seg.table.insert_unique(table_hash(hash), slot, |&j| {
+            table_hash(slot_hash(slab, hasher, j))
+        });
+        self.slab.get_mut(slot)
     }
 
     /// Stores `value` under `key` with expiry `expire_at` (0: none) in one probe, replacing
@@ -311,15 +547,15 @@ impl Shard {
         now_ms: u64,
     ) -> Upsert {
         let i = self.seg_for_insert(hasher, hash);
-        let seg = &mut self.segs[i];
-        #[allow(clippy::borrowed_box)]
-        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
-        match seg
-            .table
-            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
-        {
-            hashbrown::hash_table::Entry::Occupied(mut found) => {
-                let e = found.get_mut();
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        match seg.table.entry(
+            table_hash(hash),
+            |&j| slab.get(j).key() == key,
+            |&j| table_hash(slot_hash(slab, hasher, j)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let e = slab.get_mut(*found.get());
                 let expired = e.is_expired(now_ms);
                 count_ttl_change(
                     &mut seg.volatile,
@@ -328,21 +564,21 @@ impl Shard {
                     expire_at != 0,
                 );
                 let old = std::mem::replace(&mut e.value, value);
-                e.expire_at = expire_at;
-                e.lru = lru;
+                e.set_expire_at(expire_at);
+                e.set_lru(lru);
                 if expired {
                     Upsert::ReplacedExpired(old)
                 } else {
                     Upsert::Replaced(old)
                 }
             }
-            hashbrown::hash_table::Entry::Vacant(slot) => {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
                 if expire_at != 0 {
                     seg.volatile += 1;
                     self.volatile += 1;
                 }
                 self.len += 1;
-                slot.insert(Box::new(new_entry(key, value, expire_at, lru)));
+                vacant.insert(slab.alloc(Entry::new(key, value, expire_at, lru)));
                 Upsert::New
             }
         }
@@ -362,32 +598,33 @@ impl Shard {
         make: impl FnOnce() -> Value,
     ) -> GetOrInsert<'_> {
         let i = self.seg_for_insert(hasher, hash);
-        let seg = &mut self.segs[i];
-        #[allow(clippy::borrowed_box)]
-        let rehash = |e: &Box<Entry>| table_hash(hasher.hash(e.key.as_slice()));
-        match seg
-            .table
-            .entry(table_hash(hash), |e| e.key.as_slice() == key, rehash)
-        {
+        let Shard { segs, slab, .. } = self;
+        let seg = &mut segs[i];
+        match seg.table.entry(
+            table_hash(hash),
+            |&j| slab.get(j).key() == key,
+            |&j| table_hash(slot_hash(slab, hasher, j)),
+        ) {
             hashbrown::hash_table::Entry::Occupied(found) => {
-                let e = found.into_mut();
+                let e = slab.get_mut(*found.get());
                 if !e.is_expired(now_ms) {
                     return GetOrInsert::Found(e);
                 }
                 count_ttl_change(&mut seg.volatile, &mut self.volatile, true, expire_at != 0);
                 let old = std::mem::replace(&mut e.value, make());
-                e.expire_at = expire_at;
-                e.lru = lru;
+                e.set_expire_at(expire_at);
+                e.set_lru(lru);
                 GetOrInsert::ReplacedExpired(e, old)
             }
-            hashbrown::hash_table::Entry::Vacant(slot) => {
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
                 if expire_at != 0 {
                     seg.volatile += 1;
                     self.volatile += 1;
                 }
                 self.len += 1;
-                let e = slot.insert(Box::new(new_entry(key, make(), expire_at, lru)));
-                GetOrInsert::Inserted(e.into_mut())
+                let slot = slab.alloc(Entry::new(key, make(), expire_at, lru));
+                vacant.insert(slot);
+                GetOrInsert::Inserted(slab.get_mut(slot))
             }
         }
     }
@@ -396,23 +633,63 @@ impl Shard {
     /// Returns false if the key is absent.
     pub fn set_expire(&mut self, hash: u64, key: &[u8], expire_at: u64) -> bool {
         let i = self.seg_index(hash);
-        let Some(seg) = self.segs.get_mut(i) else {
+        let Some(slot) = self.find(hash, key) else {
             return false;
         };
-        let Some(e) = seg
-            .table
-            .find_mut(table_hash(hash), |e| e.key.as_slice() == key)
-        else {
-            return false;
-        };
-        count_ttl_change(
-            &mut seg.volatile,
-            &mut self.volatile,
-            e.has_expire(),
-            expire_at != 0,
-        );
-        e.expire_at = expire_at;
+        let Shard { segs, slab, .. } = self;
+        let e = slab.get_mut(slot);
+        if let Some(seg) = segs.get_mut(i) {
+            count_ttl_change(
+                &mut seg.volatile,
+                &mut self.volatile,
+                e.has_expire(),
+                expire_at != 0,
+            );
+        }
+        e.set_expire_at(expire_at);
         true
+    }
+
+    /// Gives memory back after deletions: when over a quarter of the slab (and more than two
+    /// chunks) is free, moves the entries of the last chunk into free slots of lower chunks,
+    /// repointing their table buckets, and frees the chunk. At most one chunk (341 entries)
+    /// per call, so the shard's lock is held briefly; the cron calls it for every shard.
+    /// Returns whether a chunk was freed.
+    pub fn compact_step(&mut self, hasher: &KeyHasher) -> bool {
+        let slab = &self.slab;
+        let total = slab.chunks.len() * CHUNK;
+        let Some(&last_free) = slab.counts.last() else {
+            return false;
+        };
+        let to_move = CHUNK - last_free as usize;
+        let room_below = slab.free_count - last_free as usize;
+        if slab.free_count * 4 < total || slab.free_count < 2 * CHUNK || room_below < to_move {
+            return self.slab.pop_empty_chunk();
+        }
+        let last = slab.chunks.len() - 1;
+        // Keep the last chunk from receiving its own entries while it is emptied.
+        self.slab.set_has_free(last, false);
+        for off in 0..CHUNK {
+            let from = (last * CHUNK + off) as u32;
+            if self.slab.used[last][off / 64] & (1 << (off % 64)) == 0 {
+                continue;
+            }
+            let h = hasher.hash(self.slab.get(from).key());
+            let e = self.slab.free(from);
+            // `free` marked the last chunk as having room again: keep it out of `alloc`.
+            self.slab.set_has_free(last, false);
+            let to = self.slab.alloc(e);
+            let i = self.seg_index(h);
+            if let Some(slot) = self
+                .segs
+                .get_mut(i)
+                .and_then(|s| s.table.find_mut(table_hash(h), |&x| x == from))
+            {
+                *slot = to;
+            }
+        }
+        self.slab.set_has_free(last, true);
+        self.slab.pop_empty_chunk()
     }
 
     /// Splits the segment holding `hash` in two by the next hash bit.
@@ -440,26 +717,27 @@ impl Shard {
         let start = slot & !(span - 1);
         let new_index = self.segs.len() as u32;
         let bit_shift = 63 - SHARD_BITS - d;
-        let old = &mut self.segs[i];
+        let Shard { segs, slab, .. } = self;
+        let old = &mut segs[i];
         old.depth = d + 1;
         let mut moved = HashTable::with_capacity(old.table.len() / 2 + 16);
         let mut moved_volatile = 0;
-        for e in old
+        for j in old
             .table
-            .extract_if(|e| (hasher.hash(e.key.as_slice()) >> bit_shift) & 1 == 1)
+            .extract_if(|&mut j| (slot_hash(slab, hasher, j) >> bit_shift) & 1 == 1)
         {
-            if e.has_expire() {
+            if slab.get(j).has_expire() {
                 moved_volatile += 1;
             }
-            let h = hasher.hash(e.key.as_slice());
-            moved.insert_unique(table_hash(h), e, |x| {
-                table_hash(hasher.hash(x.key.as_slice()))
+            let h = slot_hash(slab, hasher, j);
+            moved.insert_unique(table_hash(h), j, |&x| {
+                table_hash(slot_hash(slab, hasher, x))
             });
         }
         old.volatile -= moved_volatile;
         // The old half keeps its buckets: shrinking would rehash its ~900 entries only for the
         // next inserts to grow and rehash them again.
-        self.segs.push(Segment {
+        segs.push(Segment {
             depth: d + 1,
             table: moved,
             volatile: moved_volatile,
@@ -469,22 +747,28 @@ impl Shard {
         }
     }
 
+    /// Every entry (expired ones included), in storage order.
+    fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.segs
+            .iter()
+            .flat_map(move |seg| seg.table.iter().map(move |&i| self.slab.get(i)))
+    }
+
     /// Calls `f` on every entry (expired ones included).
     pub fn for_each(&self, mut f: impl FnMut(&Entry)) {
-        for seg in &self.segs {
-            for e in seg.table.iter() {
-                f(e);
-            }
+        for e in self.entries() {
+            f(e);
         }
     }
 
     /// Removes every entry, returning the old contents to be dropped by the caller (possibly on
     /// another thread).
     pub fn take(&mut self) -> Shard {
-        std::mem::replace(self, Shard::new())
+        std::mem::take(self)
     }
 
-    /// Heap bytes used by the tables (not counting what values own).
+    /// Heap bytes used by the tables and the entry slab (not counting what keys and values
+    /// own).
     pub fn table_bytes(&self) -> usize {
         self.segs
             .iter()
@@ -492,6 +776,7 @@ impl Shard {
             .sum::<usize>()
             + self.dir.capacity() * 4
             + self.segs.capacity() * std::mem::size_of::<Segment>()
+            + self.slab.bytes()
     }
 
     /// Visits segments from the expiry cursor, removing expired entries, until `budget` entries
@@ -503,24 +788,30 @@ impl Shard {
             return step;
         }
         let n = self.segs.len();
+        let mut slots = Vec::new();
         for _ in 0..n {
             if self.expire_cursor >= n {
                 self.expire_cursor = 0;
                 step.wrapped = true;
             }
-            let seg = &mut self.segs[self.expire_cursor];
+            let Shard { segs, slab, .. } = self;
+            let seg = &mut segs[self.expire_cursor];
             self.expire_cursor += 1;
             if seg.volatile == 0 {
                 continue;
             }
             step.checked += seg.volatile as usize;
-            let before = step.expired.len();
-            step.expired
-                .extend(seg.table.extract_if(|e| e.is_expired(now_ms)).map(|b| *b));
-            let removed = step.expired.len() - before;
-            seg.volatile -= removed as u32;
-            self.volatile -= removed;
-            self.len -= removed;
+            slots.clear();
+            slots.extend(
+                seg.table
+                    .extract_if(|&mut j| slab.get(j).is_expired(now_ms)),
+            );
+            seg.volatile -= slots.len() as u32;
+            self.volatile -= slots.len();
+            self.len -= slots.len();
+            for &j in &slots {
+                step.expired.push(slab.free(j));
+            }
             if step.checked >= budget {
                 break;
             }
@@ -549,7 +840,10 @@ impl Shard {
             let mut found: Vec<(u64, &Entry)> = seg
                 .table
                 .iter()
-                .map(|e| (hasher.hash(e.key.as_slice()), &**e))
+                .map(|&j| {
+                    let e = self.slab.get(j);
+                    (hasher.hash(e.key()), e)
+                })
                 .filter(|(h, _)| *h >= cursor)
                 .collect();
             found.sort_unstable_by_key(|(h, _)| *h);
@@ -601,12 +895,13 @@ impl Shard {
                 continue;
             }
             let skip = ((r >> 32) as usize) % seg.table.len();
-            for e in seg
+            for &j in seg
                 .table
                 .iter()
                 .skip(skip)
                 .chain(seg.table.iter().take(skip))
             {
+                let e = self.slab.get(j);
                 if volatile_only && !e.has_expire() {
                     continue;
                 }
@@ -623,7 +918,7 @@ impl Shard {
     pub fn nth(&self, mut n: usize) -> Option<&Entry> {
         for seg in &self.segs {
             if n < seg.table.len() {
-                return seg.table.iter().nth(n).map(|b| &**b);
+                return seg.table.iter().nth(n).map(|&j| self.slab.get(j));
             }
             n -= seg.table.len();
         }
@@ -726,12 +1021,7 @@ impl Keyspace {
 
 /// Builds a new entry with the access clock set to `lru`.
 pub fn new_entry(key: &[u8], value: Value, expire_at: u64, lru: u32) -> Entry {
-    Entry {
-        key: SmallBytes::new(key),
-        value,
-        expire_at,
-        lru,
-    }
+    Entry::new(key, value, expire_at, lru)
 }
 
 #[cfg(test)]
@@ -793,7 +1083,7 @@ mod tests {
         let mut added = 1000;
         loop {
             let next = shard.scan(&h, target, cursor, 10, |e| {
-                *seen.entry(e.key.as_slice().to_vec()).or_insert(0) += 1;
+                *seen.entry(e.key().to_vec()).or_insert(0) += 1;
             });
             // Grow the shard while scanning so segments split under the cursor.
             for k in keys.iter().skip(added).take(20) {
@@ -839,5 +1129,81 @@ mod tests {
         }
         assert_eq!(removed, 2500);
         assert_eq!(shard.len(), 2500);
+    }
+
+    #[test]
+    fn compaction_gives_chunks_back_and_keeps_every_key() {
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        let n = 20 * CHUNK as u32;
+        let key = |i: u32| format!("key:{i}").into_bytes();
+        for i in 0..n {
+            let k = key(i);
+            let exp = if i % 3 == 0 { 1_000_000 + i as u64 } else { 0 };
+            shard.insert_new(&h, h.hash(&k), new_entry(&k, Value::Int(i as i64), exp, i));
+        }
+        let chunks = shard.slab.chunks.len();
+        // Delete most keys, scattered over every chunk.
+        for i in (0..n).filter(|i| i % 10 != 0) {
+            let k = key(i);
+            assert!(shard.remove(h.hash(&k), &k).is_some());
+        }
+        let volatile = shard.volatile();
+        while shard.compact_step(&h) {}
+        assert!(
+            shard.slab.chunks.len() <= chunks / 4,
+            "{} chunks",
+            shard.slab.chunks.len()
+        );
+        assert_eq!(shard.len(), (n / 10) as usize);
+        assert_eq!(shard.volatile(), volatile);
+        for i in (0..n).filter(|i| i % 10 == 0) {
+            let k = key(i);
+            let e = shard.get(h.hash(&k), &k).expect("kept");
+            assert!(matches!(e.value, Value::Int(v) if v == i as i64));
+            assert_eq!(e.lru(), i);
+            assert_eq!(
+                e.expire_at(),
+                if i % 3 == 0 { 1_000_000 + i as u64 } else { 0 }
+            );
+        }
+        let free: usize = shard.slab.counts.iter().map(|&c| c as usize).sum();
+        assert_eq!(free, shard.slab.free_count);
+        assert_eq!(shard.slab.chunks.len() * CHUNK - free, shard.len());
+        // The shard keeps working: new keys, removals, scans.
+        for i in n..n + 3 * CHUNK as u32 {
+            let k = key(i);
+            shard.insert_new(&h, h.hash(&k), new_entry(&k, Value::Int(i as i64), 0, 0));
+        }
+        let mut seen = 0;
+        shard.for_each(|_| seen += 1);
+        assert_eq!(seen, shard.len());
+    }
+
+    #[test]
+    fn slab_against_a_model_with_compaction() {
+        use rand::{Rng, SeedableRng};
+        let h = KeyHasher::new();
+        let mut shard = Shard::new();
+        let mut model = std::collections::HashMap::new();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for round in 0..40_000u32 {
+            let k = format!("k{}", rng.gen_range(0..3000u32)).into_bytes();
+            let hash = h.hash(&k);
+            if rng.gen_bool(0.55) {
+                let up = shard.upsert(&h, hash, &k, Value::Int(round as i64), 0, 0, 0);
+                assert_eq!(matches!(up, Upsert::New), model.insert(k, round).is_none());
+            } else {
+                assert_eq!(shard.remove(hash, &k).is_some(), model.remove(&k).is_some());
+            }
+            if round % 500 == 0 {
+                while shard.compact_step(&h) {}
+            }
+        }
+        assert_eq!(shard.len(), model.len());
+        for (k, v) in &model {
+            let e = shard.get(h.hash(k), k).expect("present");
+            assert!(matches!(e.value, Value::Int(x) if x == *v as i64));
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod evict;
 pub mod expire;
 pub mod gate;
+pub mod key;
 pub mod keys;
 pub mod keyspace;
 pub mod lazyfree;

@@ -113,9 +113,9 @@ pub fn breakdown(e: &Engine) -> Breakdown {
         }
         if keys > 0 {
             b.keys += keys;
-            let entries = keys * std::mem::size_of::<Entry>() as u64;
+            // The tables and the entry slab (what keys and values own beyond it is dataset).
             // Redis reports its expires dict apart; our TTL lives in the entry: nothing extra.
-            b.dbs.push((i, bytes + entries, 0));
+            b.dbs.push((i, bytes, 0));
         }
     }
     b
@@ -146,8 +146,9 @@ fn usage(ctx: &mut Ctx<'_>) -> Result<()> {
     let db = ctx.db.db;
     let key = ctx.arg(2).to_vec();
     let size = crate::keys::peek(&mut ctx.db, db, &key, |e| {
-        // The entry, what the key and value own on the heap, and the key's table slot.
-        std::mem::size_of::<Entry>() + e.key.heap_size() + e.value.heap_size() + 9
+        // The entry, what the key and value own on the heap, and the key's table slot (a
+        // 4-byte slot number and hashbrown's control byte).
+        std::mem::size_of::<Entry>() + e.key_heap_size() + e.value.heap_size() + 5
     });
     match size {
         Some(n) => ctx.out.int(n as i64),

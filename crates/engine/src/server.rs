@@ -654,6 +654,9 @@ fn total_system_memory() -> u64 {
 fn info_memory(e: &Engine, out: &mut String) {
     let m = e.memory();
     let used = m.allocated;
+    // What the allocator has handed out: used_memory plus the keyspace's free entry slots
+    // (which used_memory leaves out, see `Engine::used_memory`).
+    let allocated = used + crate::keyspace::slab_free_bytes();
     let rss = rss_bytes();
     let peak = e.memory_peak.load(Ordering::Relaxed).max(used);
     let active = if m.active > 0 { m.active } else { used };
@@ -687,7 +690,7 @@ fn info_memory(e: &Engine, out: &mut String) {
             ratio(b.dataset(), used.saturating_sub(b.startup)) * 100.0
         ),
     );
-    field(out, "allocator_allocated", used);
+    field(out, "allocator_allocated", allocated);
     field(out, "allocator_active", active);
     field(out, "allocator_resident", resident);
     field(out, "total_system_memory", system);
@@ -716,9 +719,13 @@ fn info_memory(e: &Engine, out: &mut String) {
     field(
         out,
         "allocator_frag_ratio",
-        format!("{:.2}", ratio(active, used)),
+        format!("{:.2}", ratio(active, allocated)),
     );
-    field(out, "allocator_frag_bytes", active as i64 - used as i64);
+    field(
+        out,
+        "allocator_frag_bytes",
+        active as i64 - allocated as i64,
+    );
     field(
         out,
         "allocator_rss_ratio",
@@ -1404,13 +1411,13 @@ fn debug_object(ctx: &mut Ctx<'_>) -> Result<()> {
             Value::Int(n) if (0..10_000).contains(&n) => i32::MAX as i64,
             _ => 1,
         };
-        let idle = now_clock.wrapping_sub(e.lru) & 0xFF_FFFF;
+        let idle = now_clock.wrapping_sub(e.lru()) & crate::value::CLOCK_MAX;
         format!(
             "Value at:{:#x} refcount:{refcount} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
             e as *const _ as usize,
             e.value.encoding(),
             if e.value.is_string() { rdb_string_len(&e.value) } else { 0 },
-            e.lru,
+            e.lru(),
         )
     });
     ctx.db.lru = saved_lru;

@@ -8,6 +8,7 @@
 //! (nested enums would not share one tag): each type's module under `types/` owns its variants'
 //! payload types and the conversions between its encodings.
 
+use crate::key::Key;
 use crate::lp::Lp;
 use crate::small::SmallBytes;
 use crate::types::{hash::BigHash, list::QuickList, set::BigSet, set::IntSet, zset::BigZSet};
@@ -190,30 +191,121 @@ impl Value {
     }
 }
 
-/// One key in the keyspace: the key, its value, its expiry and its access clock.
+/// Bits of [`Entry`]'s access clock (LRU seconds, or LFU minutes and counter).
+pub const CLOCK_BITS: u32 = 22;
+/// Largest access clock value; clocks wrap past it.
+pub const CLOCK_MAX: u32 = (1 << CLOCK_BITS) - 1;
+/// The expiry field's value meaning "the expiry is stored with the key" (it does not fit in
+/// 42 bits: after the year 2109).
+const EXPIRE_FAR: u64 = (1 << (64 - CLOCK_BITS)) - 1;
+
+/// One key in the keyspace: the key, its value, its expiry and its access clock, in 48 bytes.
+///
+/// `meta` packs the expiry (absolute Unix ms, 0 for none, in the top 42 bits) and the access
+/// clock (the low [`CLOCK_BITS`]). An expiry too far in the future for 42 bits is stored with
+/// the key instead (`Key::far_expire`), so every expiry Redis accepts is kept exactly.
+/// Only the keyspace changes an entry's expiry (it keeps the counts of keys with a TTL).
 #[derive(Debug)]
 pub struct Entry {
-    /// The key.
-    pub key: SmallBytes,
+    key: Key,
     /// The value.
     pub value: Value,
-    /// Absolute expiry in Unix milliseconds; 0 when the key has no TTL.
-    pub expire_at: u64,
-    /// LRU clock (seconds, wrapping) or LFU counter, as maxmemory-policy decides.
-    pub lru: u32,
+    meta: u64,
 }
 
 impl Entry {
+    /// A new entry.
+    pub fn new(key: &[u8], value: Value, expire_at: u64, clock: u32) -> Entry {
+        let mut e = Entry {
+            key: Key::new(key),
+            value,
+            meta: (clock & CLOCK_MAX) as u64,
+        };
+        e.set_expire_at(expire_at);
+        e
+    }
+
+    /// The key.
+    #[inline]
+    pub fn key(&self) -> &[u8] {
+        self.key.as_slice()
+    }
+
+    /// Heap bytes the key owns beyond the entry.
+    pub fn key_heap_size(&self) -> usize {
+        self.key.heap_size()
+    }
+
+    /// Absolute expiry in Unix milliseconds; 0 when the key has no TTL.
+    #[inline]
+    pub fn expire_at(&self) -> u64 {
+        let f = self.meta >> CLOCK_BITS;
+        if f == EXPIRE_FAR {
+            self.key.far_expire().unwrap_or(u64::MAX)
+        } else {
+            f
+        }
+    }
+
+    /// Sets the expiry (0: none). Only the keyspace calls it, keeping its TTL counts.
+    pub(crate) fn set_expire_at(&mut self, ms: u64) {
+        let field = if ms < EXPIRE_FAR {
+            self.key.set_far_expire(None);
+            ms
+        } else {
+            self.key.set_far_expire(Some(ms));
+            EXPIRE_FAR
+        };
+        self.meta = (field << CLOCK_BITS) | (self.meta & CLOCK_MAX as u64);
+    }
+
+    /// The access clock: LRU seconds or LFU minutes and counter, as maxmemory-policy decides.
+    #[inline]
+    pub fn lru(&self) -> u32 {
+        (self.meta & CLOCK_MAX as u64) as u32
+    }
+
+    /// Sets the access clock (masked to [`CLOCK_BITS`]).
+    #[inline]
+    pub fn set_lru(&mut self, clock: u32) {
+        self.meta = (self.meta & !(CLOCK_MAX as u64)) | (clock & CLOCK_MAX) as u64;
+    }
+
     /// Whether the key has a TTL.
     #[inline]
     pub fn has_expire(&self) -> bool {
-        self.expire_at != 0
+        self.meta >> CLOCK_BITS != 0
     }
 
     /// Whether the key's TTL has passed at `now_ms`.
     #[inline]
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        let f = self.meta >> CLOCK_BITS;
+        f != 0
+            && if f == EXPIRE_FAR {
+                self.expire_at() <= now_ms
+            } else {
+                f <= now_ms
+            }
+    }
+
+    /// The key and the value, taken apart.
+    pub fn into_parts(self) -> (Key, Value) {
+        (self.key, self.value)
+    }
+
+    /// A free slot of the keyspace's entry slab, linking to the next free one.
+    pub(crate) fn vacant(next: u32) -> Entry {
+        Entry {
+            key: Key::new(b""),
+            value: Value::Int(0),
+            meta: next as u64,
+        }
+    }
+
+    /// The link of a free slot made by [`Entry::vacant`].
+    pub(crate) fn vacant_next(&self) -> u32 {
+        self.meta as u32
     }
 }
 
@@ -224,7 +316,25 @@ mod tests {
     #[test]
     fn layout_is_compact() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
-        assert!(std::mem::size_of::<Entry>() <= 64);
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
+    }
+
+    #[test]
+    fn expiry_and_clock_share_a_word() {
+        let mut e = Entry::new(b"k", Value::Int(1), 0, 12345);
+        assert!(!e.has_expire() && e.expire_at() == 0 && e.lru() == 12345);
+        e.set_expire_at(4_102_444_800_123);
+        assert_eq!((e.expire_at(), e.lru()), (4_102_444_800_123, 12345));
+        assert!(e.is_expired(4_102_444_800_123) && !e.is_expired(4_102_444_800_122));
+        e.set_lru(u32::MAX);
+        assert_eq!((e.expire_at(), e.lru()), (4_102_444_800_123, CLOCK_MAX));
+        for far in [EXPIRE_FAR, i64::MAX as u64, u64::MAX] {
+            e.set_expire_at(far);
+            assert_eq!((e.expire_at(), e.key()), (far, &b"k"[..]));
+            assert!(e.has_expire() && !e.is_expired(far - 1) && e.is_expired(far));
+        }
+        e.set_expire_at(0);
+        assert!(!e.has_expire() && e.key() == b"k" && e.key_heap_size() == 0);
     }
 
     #[test]

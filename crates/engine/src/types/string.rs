@@ -293,7 +293,7 @@ fn set_generic(
     // A plain SET needs no lookup before it overwrites: the upsert below is its only probe.
     let needs_lookup = opts.get || opts.nx || opts.xx || opts.keepttl;
     let (found, is_string, old_ttl) = match needs_lookup.then(|| ctx.db.entry(key)).flatten() {
-        Some(e) => (true, e.value.is_string(), e.expire_at),
+        Some(e) => (true, e.value.is_string(), e.expire_at()),
         None => (false, false, 0),
     };
     if opts.get {
@@ -443,7 +443,7 @@ fn getex(ctx: &mut Ctx<'_>) -> Result<()> {
             ctx.out.null();
             return Ok(());
         }
-        Some(e) => e.value.is_string().then_some(e.expire_at != 0),
+        Some(e) => e.value.is_string().then_some(e.expire_at() != 0),
     };
     count_read(&mut ctx.db, true);
     let had_ttl = had_ttl.ok_or(Error::WrongType)?;
@@ -944,7 +944,7 @@ mod tests {
     fn expire_of(k: &Kit, key: &str) -> Option<u64> {
         let mut view = DbView::new(&k.engine.keyspace, 0, unix_ms(), None);
         view.lock_keys(0, [key.as_bytes()]);
-        view.entry(key.as_bytes()).map(|e| e.expire_at)
+        view.entry(key.as_bytes()).map(|e| e.expire_at())
     }
 
     /// The key's OBJECT ENCODING.
