@@ -536,7 +536,10 @@ fn eval_locked(ctx: &mut Ctx<'_>, by_sha: bool, ro: bool, nk: usize) -> Result<(
         ));
     }
     let read_only = ro || (!compat && flags & FLAG_NO_WRITES != 0);
-    let name = key.as_ref().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or("");
+    let name = key
+        .as_ref()
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .unwrap_or("");
     run_script(ctx, &ev.vm, client, true, &sc.func, name, read_only, nk);
     Ok(())
 }
@@ -604,8 +607,12 @@ fn script_exists(ctx: &mut Ctx<'_>) -> Result<()> {
     let inner = s.lock()?;
     ctx.out.array(ctx.args.len() - 2);
     for a in &ctx.args[2..] {
-        let found = sha_key(a)
-            .is_some_and(|k| inner.eval.as_ref().is_some_and(|e| e.scripts.contains_key(&k)));
+        let found = sha_key(a).is_some_and(|k| {
+            inner
+                .eval
+                .as_ref()
+                .is_some_and(|e| e.scripts.contains_key(&k))
+        });
         ctx.out.int(found as i64);
     }
     Ok(())

@@ -345,7 +345,10 @@ fn keys_and_argv_are_fresh_each_run() {
     );
     // A list that grew past what is cleared in place is replaced.
     assert_eq!(
-        ev(&mut k, "for i = 1, 1000 do KEYS[i] = i; ARGV['x'..i] = i end return 1"),
+        ev(
+            &mut k,
+            "for i = 1, 1000 do KEYS[i] = i; ARGV['x'..i] = i end return 1"
+        ),
         ":1\r\n"
     );
     assert_eq!(
@@ -353,7 +356,14 @@ fn keys_and_argv_are_fresh_each_run() {
         "*4\r\n:0\r\n:1\r\n$3\r\nnil\r\n$3\r\nnil\r\n"
     );
     assert_eq!(
-        k.run(&["EVAL", "return {KEYS[1], KEYS[2], ARGV[1]}", "2", "p", "q", "r"]),
+        k.run(&[
+            "EVAL",
+            "return {KEYS[1], KEYS[2], ARGV[1]}",
+            "2",
+            "p",
+            "q",
+            "r"
+        ]),
         "*3\r\n$1\r\np\r\n$1\r\nq\r\n$1\r\nr\r\n"
     );
 }

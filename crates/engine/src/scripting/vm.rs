@@ -624,9 +624,13 @@ impl Vm {
     /// `set_repl`, `acl_check_cmd`): installed once, they find the run through `slot`.
     fn register_run_api(lua: &Lua, redis: &Table, slot: &Arc<CtxSlot>) -> mlua::Result<()> {
         let sl = slot.clone();
-        set_fn(lua, redis, "call", move |lua, a| redis_call(lua, &sl, a, true))?;
+        set_fn(lua, redis, "call", move |lua, a| {
+            redis_call(lua, &sl, a, true)
+        })?;
         let sl = slot.clone();
-        set_fn(lua, redis, "pcall", move |lua, a| redis_call(lua, &sl, a, false))?;
+        set_fn(lua, redis, "pcall", move |lua, a| {
+            redis_call(lua, &sl, a, false)
+        })?;
         let sl = slot.clone();
         set_fn(lua, redis, "setresp", move |lua, a| {
             if a.len() != 1 {
@@ -760,12 +764,8 @@ impl Vm {
             lists: self.eval_lists,
         };
         let p = std::ptr::addr_of!(run) as *mut c_void;
-        self.entry.call::<(bool, Value)>((
-            &self.handler,
-            inv.func,
-            &self.real_g,
-            LightUserData(p),
-        ))
+        self.entry
+            .call::<(bool, Value)>((&self.handler, inv.func, &self.real_g, LightUserData(p)))
     }
 
     /// Installs the instruction-count hook that notices a script past `busy-reply-threshold`
