@@ -133,6 +133,7 @@ pub struct RunState {
     pub(crate) wrote: AtomicBool,
     /// It is an EVAL script (else a function).
     pub(crate) is_eval: AtomicBool,
+    /// The running script's description, set by the time-limit hook when it times out.
     info: Mutex<Option<RunningScript>>,
 }
 
@@ -206,7 +207,8 @@ impl Scripting {
         self.state.running.load(Ordering::Acquire)
     }
 
-    /// The running script, if any.
+    /// The running script, once it has run past `busy-reply-threshold` (the time-limit hook
+    /// describes it then, so that a run costs no copy of its command line); None before.
     pub fn running_script(&self) -> Option<RunningScript> {
         self.state.info.lock().clone()
     }
