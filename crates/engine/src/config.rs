@@ -320,6 +320,8 @@ pub struct Settings {
     pub protected_mode: bool,
     /// `tcp-keepalive` in seconds.
     pub tcp_keepalive_s: u64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`) in milliseconds (0: scripts never busy).
+    pub busy_reply_threshold_ms: u64,
 }
 
 /// The collection-encoding thresholds, as plain numbers (see [`Config::encoding`]).
@@ -1088,6 +1090,7 @@ fn build(v: &BTreeMap<&'static str, String>) -> Settings {
         latency_threshold_ms: int("latency-monitor-threshold").max(0) as u64,
         protected_mode: yes("protected-mode"),
         tcp_keepalive_s: int("tcp-keepalive").max(0) as u64,
+        busy_reply_threshold_ms: int("busy-reply-threshold").max(0) as u64,
     }
 }
 

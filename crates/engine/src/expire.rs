@@ -278,8 +278,10 @@ fn pexpiretime(ctx: &mut Ctx<'_>) -> Result<()> {
 /// TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 for a missing key, -1 for one without TTL, else the
 /// remaining time (at least 0) or the deadline, in ms or in seconds rounded to the nearest.
 fn ttl_generic(ctx: &mut Ctx<'_>, millis: bool, absolute: bool) -> Result<()> {
-    // Redis reads the key with LOOKUP_NOTOUCH: asking for a TTL is not an access.
-    let (db, now) = (ctx.db.db, ctx.db.now_ms);
+    // Redis reads the key with LOOKUP_NOTOUCH: asking for a TTL is not an access. The key is
+    // looked up at the command's time (frozen inside a script) but the remaining time counts
+    // from the real clock, as Redis 7.0 does (a key past its deadline inside a script: 0).
+    let (db, now) = (ctx.db.db, crate::engine::unix_ms().max(ctx.db.now_ms));
     let key = ctx.args.get(1).map_or(&[][..], |b| b.as_ref());
     let Some(expire_at) = peek(&mut ctx.db, db, key, |e| e.expire_at()) else {
         ctx.out.int(-2);

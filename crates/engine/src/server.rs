@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use flint_protocol::ReplyWriter;
 
+use crate::cmd::args::{Arg, ArgType};
 use crate::cmd::{
     container, def, flags, key_positions, key_spec_flags, BeginSearch, Command, CommandDef,
     FindKeys, KeySpec, Table,
@@ -1700,15 +1701,17 @@ fn reply_command_info(ctx: &mut Ctx<'_>, c: &Command) {
 }
 
 /// One command's COMMAND DOCS entry (the value; the caller writes the name), with Redis's
-/// fields in Redis's order; optional ones only when declared. `arguments` is not implemented.
+/// fields in Redis's order; optional ones only when declared.
 fn reply_command_docs(ctx: &mut Ctx<'_>, c: &Command) {
     let d = c.def;
+    let args = crate::cmd::args::arguments(&c.full_name).unwrap_or_default();
     let fields = 3
         + usize::from(!d.complexity.is_empty())
         + usize::from(!d.doc_flags.is_empty())
         + usize::from(!d.deprecated_since.is_empty())
         + usize::from(!d.replaced_by.is_empty())
         + usize::from(!d.history.is_empty())
+        + usize::from(!args.is_empty())
         + usize::from(!c.subs.is_empty());
     ctx.out.map(fields);
     ctx.out.bulk(b"summary");
@@ -1745,6 +1748,10 @@ fn reply_command_docs(ctx: &mut Ctx<'_>, c: &Command) {
             ctx.out.bulk(change.as_bytes());
         }
     }
+    if !args.is_empty() {
+        ctx.out.bulk(b"arguments");
+        reply_doc_args(ctx, args);
+    }
     if !c.subs.is_empty() {
         let mut subs: Vec<&Command> = c.subs.values().collect();
         subs.sort_by(|a, b| a.full_name.cmp(&b.full_name));
@@ -1753,6 +1760,55 @@ fn reply_command_docs(ctx: &mut Ctx<'_>, c: &Command) {
         for s in subs {
             ctx.out.bulk(s.full_name.as_bytes());
             reply_command_docs(ctx, s);
+        }
+    }
+}
+
+/// COMMAND DOCS `arguments`: an array of maps, fields in Redis's order, nested for oneof and
+/// block arguments.
+fn reply_doc_args(ctx: &mut Ctx<'_>, args: &[Arg]) {
+    ctx.out.array(args.len());
+    for a in args {
+        let flags = a.flags().count();
+        let nested = matches!(a.kind, ArgType::OneOf | ArgType::Block);
+        ctx.out.map(
+            2 + usize::from(a.key_spec_index.is_some())
+                + usize::from(a.token.is_some())
+                + usize::from(a.since.is_some())
+                + usize::from(a.deprecated_since.is_some())
+                + usize::from(flags > 0)
+                + usize::from(nested),
+        );
+        ctx.out.bulk(b"name");
+        ctx.out.bulk(a.name.as_bytes());
+        ctx.out.bulk(b"type");
+        ctx.out.bulk(a.kind.as_str().as_bytes());
+        if let Some(i) = a.key_spec_index {
+            ctx.out.bulk(b"key_spec_index");
+            ctx.out.int(i64::from(i));
+        }
+        if let Some(t) = a.token {
+            ctx.out.bulk(b"token");
+            ctx.out.bulk(t.as_bytes());
+        }
+        if let Some(v) = a.since {
+            ctx.out.bulk(b"since");
+            ctx.out.bulk(v.as_bytes());
+        }
+        if let Some(v) = a.deprecated_since {
+            ctx.out.bulk(b"deprecated_since");
+            ctx.out.bulk(v.as_bytes());
+        }
+        if flags > 0 {
+            ctx.out.bulk(b"flags");
+            ctx.out.set(flags);
+            for f in a.flags() {
+                ctx.out.simple(f);
+            }
+        }
+        if nested {
+            ctx.out.bulk(b"arguments");
+            reply_doc_args(ctx, &a.args);
         }
     }
 }
@@ -2558,11 +2614,11 @@ mod tests {
         assert_eq!(k.run(&["COMMAND", "DOCS", "nope"]), "*0\r\n");
         assert_eq!(
             k.run(&["COMMAND", "DOCS", "echo"]),
-            "*2\r\n$4\r\necho\r\n*8\r\n$7\r\nsummary\r\n$21\r\nEcho the given string\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
+            "*2\r\n$4\r\necho\r\n*10\r\n$7\r\nsummary\r\n$21\r\nEcho the given string\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$10\r\nconnection\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*4\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n$6\r\nstring\r\n"
         );
         let r = k.run(&["COMMAND", "DOCS", "config"]);
         assert!(r.contains(
-            "$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*10\r\n$7\r\nsummary\r\n"
+            "$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*12\r\n$7\r\nsummary\r\n"
         ));
         let r = k.run(&["COMMAND", "DOCS"]);
         let n = k.engine.commands.len();
@@ -2570,7 +2626,7 @@ mod tests {
         k.run(&["HELLO", "3"]);
         assert!(k
             .run(&["COMMAND", "DOCS", "echo"])
-            .starts_with("%1\r\n$4\r\necho\r\n%4\r\n"));
+            .starts_with("%1\r\n$4\r\necho\r\n%5\r\n"));
     }
 
     #[test]
@@ -2604,19 +2660,23 @@ mod tests {
             k.run(&["COMMAND", "GETKEYSANDFLAGS", "RENAME", "a", "b"]),
             "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*2\r\n+OW\r\n+update\r\n"
         );
-        // COMMAND DOCS: Redis's reply minus `arguments` (not implemented yet).
+        // COMMAND DOCS, byte for byte Redis 7.0.15's, `arguments` last.
         assert_eq!(
             k.run(&["COMMAND", "DOCS", "substr"]),
-            "*2\r\n$6\r\nsubstr\r\n*14\r\n$7\r\nsummary\r\n$45\r\nGet a substring of the string stored at a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$231\r\nO(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.\r\n$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n2.0.0\r\n$11\r\nreplaced_by\r\n$10\r\n`GETRANGE`\r\n"
+            "*2\r\n$6\r\nsubstr\r\n*16\r\n$7\r\nsummary\r\n$45\r\nGet a substring of the string stored at a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$231\r\nO(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.\r\n$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n$5\r\n2.0.0\r\n$11\r\nreplaced_by\r\n$10\r\n`GETRANGE`\r\n$9\r\narguments\r\n*3\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n*4\r\n$4\r\nname\r\n$5\r\nstart\r\n$4\r\ntype\r\n$7\r\ninteger\r\n*4\r\n$4\r\nname\r\n$3\r\nend\r\n$4\r\ntype\r\n$7\r\ninteger\r\n"
         );
         assert_eq!(
             k.run(&["COMMAND", "DOCS", "ttl"]),
-            "*2\r\n$3\r\nttl\r\n*10\r\n$7\r\nsummary\r\n$41\r\nGet the time to live for a key in seconds\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$7\r\ngeneric\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n2.8.0\r\n$19\r\nAdded the -2 reply.\r\n"
+            "*2\r\n$3\r\nttl\r\n*12\r\n$7\r\nsummary\r\n$41\r\nGet the time to live for a key in seconds\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$7\r\ngeneric\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n2.8.0\r\n$19\r\nAdded the -2 reply.\r\n$9\r\narguments\r\n*1\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
         );
         k.run(&["HELLO", "3"]);
         assert!(k
             .run(&["COMMAND", "DOCS", "ttl"])
             .contains("$7\r\nhistory\r\n~1\r\n*2\r\n$5\r\n2.8.0\r\n"));
+        // Arguments are maps in RESP3, their flags sets.
+        assert!(k.run(&["COMMAND", "DOCS", "ping"]).ends_with(
+            "$9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n$6\r\nstring\r\n$5\r\nflags\r\n~1\r\n+optional\r\n"
+        ));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Session {
     pub no_evict: bool,
     /// CLIENT NO-TOUCH: reads do not update keys' access clocks.
     pub no_touch: bool,
+    /// The time commands see, in Unix ms, when frozen: a script's commands all see the time
+    /// the script started, so no key expires half-way through it (as in Redis).
+    pub frozen_now_ms: Option<u64>,
     /// Commands must not block (inside EXEC or a script): a blocking command with nothing to
     /// serve replies at once as if it had timed out.
     pub no_block: bool,
@@ -70,6 +73,7 @@ impl Session {
             reply_mode: ReplyMode::On,
             no_evict: false,
             no_touch: false,
+            frozen_now_ms: None,
             no_block: false,
             serving_blocked: false,
             block_waker: None,

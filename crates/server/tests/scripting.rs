@@ -766,3 +766,13 @@ fn scripts_are_atomic_under_concurrent_clients() {
     let mut c = s.conn();
     assert_eq!(q::<i64>(&mut c, &["GET", "n"]), 1800);
 }
+
+/// Time stands still for a script's commands: a key set with PX 10 inside a script that then
+/// spins 50 ms (TIME itself advances) is still there when the script reads it, as in Redis.
+#[test]
+fn compare_keys_do_not_expire_during_a_script() {
+    compare(&[
+        "EVAL \"redis.call('set','k','v','px','10') local t=redis.call('time') local s=t[1]*1000000+t[2] for i=1,100000000 do local n=redis.call('time') if n[1]*1000000+n[2]-s > 50000 then break end end return {redis.call('get','k') or 'gone', redis.call('exists','k'), redis.call('pttl','k') > 0}\" 0",
+        "EXISTS k",
+    ]);
+}

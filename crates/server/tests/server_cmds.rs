@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{now_ms, q, q_err, show, temp_path, Server};
+use common::{now_ms, q, q_err, show, temp_path, Redis, Reply, Server};
 use redis::Value;
 
 /// INFO output as `field -> value`, with the section headers it contained.
@@ -421,8 +421,7 @@ fn command_introspection() {
     let mut names: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "getr*"]);
     names.sort();
     assert_eq!(names, vec!["getrange"]);
-    // COMMAND DOCS: everything Redis 7.0 shows for GET except `arguments` (see
-    // `command_docs_arguments` below).
+    // COMMAND DOCS (all of it is compared with Redis in `command_docs_match_redis`).
     let docs: Value = q(&mut c, &["COMMAND", "DOCS", "get"]);
     let text = format!("{docs:?}");
     for f in [
@@ -473,17 +472,86 @@ fn command_introspection() {
     );
 }
 
-/// The gap left by `command_introspection`: Redis 7.0 also documents each command's arguments.
-#[test]
-#[ignore = "COMMAND DOCS arguments not implemented yet"]
-fn command_docs_arguments() {
-    let s = Server::start(&[]);
-    let mut c = s.conn();
-    let docs: Value = q(&mut c, &["COMMAND", "DOCS", "get"]);
-    let text = format!("{docs:?}");
-    for f in ["arguments", "name", "key", "type", "key_spec_index"] {
-        assert!(text.contains(f), "{f} missing in COMMAND DOCS get: {text}");
+/// Puts the `subcommands` of every COMMAND DOCS entry in name order (Redis lists them in the
+/// order of its randomly seeded hash table), keeping only those named in `keep` (the
+/// subcommands both servers have).
+fn sort_subcommands(r: &mut Reply, keep: &[String]) {
+    if let Reply::Agg(_, children) = r {
+        let mut i = 0;
+        while i < children.len() {
+            let is_subs = children[i] == Reply::Scalar(b"$11\r\nsubcommands\r\n".to_vec());
+            if is_subs && i + 1 < children.len() {
+                if let Reply::Agg(header, subs) = &mut children[i + 1] {
+                    let mut pairs: Vec<Vec<Reply>> = subs
+                        .chunks(2)
+                        .filter(|p| {
+                            keep.iter().any(|d| {
+                                p[0] == Reply::Scalar(format!("${}\r\n{d}\r\n", d.len()).into())
+                            })
+                        })
+                        .map(|p| p.to_vec())
+                        .collect();
+                    pairs.sort();
+                    // The header counts elements (RESP2 array) or pairs (RESP3 map).
+                    let n = if header[0] == b'%' {
+                        pairs.len()
+                    } else {
+                        2 * pairs.len()
+                    };
+                    *header = format!("{}{n}\r\n", header[0] as char).into_bytes();
+                    *subs = pairs.into_iter().flatten().collect();
+                }
+            }
+            sort_subcommands(&mut children[i], keep);
+            i += 1;
+        }
     }
+}
+
+/// COMMAND DOCS of every command and subcommand Flint has is byte for byte Redis 7.0's
+/// (`arguments` included), in RESP2 and RESP3.
+#[test]
+fn command_docs_match_redis() {
+    if common::skip_without_redis() || common::against_redis() {
+        return;
+    }
+    let flint = Server::start(&[]);
+    let redis = Redis::start().expect("redis-server");
+    let mut c = flint.conn();
+    let names: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
+    let redis_names: Vec<String> = q(&mut redis.conn(), &["COMMAND", "LIST"]);
+    // Commands Redis 7.0 lacks (CLIENT SETINFO and NO-TOUCH came in 7.2) cannot be compared;
+    // containers are compared on the subcommands both servers have.
+    let (names, newer): (Vec<String>, Vec<String>) =
+        names.into_iter().partition(|n| redis_names.contains(n));
+    println!("not in Redis 7.0, not compared: {newer:?}");
+    let mut mismatches = Vec::new();
+    for proto in ["2", "3"] {
+        let mut f = flint.raw();
+        let mut r = redis.raw();
+        f.cmd(&["HELLO", proto]);
+        r.cmd(&["HELLO", proto]);
+        for name in &names {
+            let mut ours = Reply::parse(&f.cmd(&["COMMAND", "DOCS", name]));
+            let mut theirs = Reply::parse(&r.cmd(&["COMMAND", "DOCS", name]));
+            sort_subcommands(&mut ours, &names);
+            sort_subcommands(&mut theirs, &names);
+            if ours != theirs {
+                mismatches.push(format!(
+                    "RESP{proto} {name}:\n  flint: {}\n  redis: {}",
+                    show(&ours.encode()),
+                    show(&theirs.encode())
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches of {} commands:\n{}",
+        mismatches.len(),
+        names.len(),
+        mismatches.join("\n")
+    );
 }
 
 #[test]
@@ -512,4 +580,26 @@ fn sigterm_exits_cleanly() {
         "log:\n{}",
         s.log()
     );
+}
+
+/// `disable-thp yes` (the default, as Redis) turns transparent huge pages off for the process;
+/// `--disable-thp no` leaves them to the system. Read from /proc (kernels that report it).
+#[test]
+fn disable_thp_is_applied_at_start() {
+    let thp = |s: &Server| {
+        std::fs::read_to_string(format!("/proc/{}/status", s.pid()))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:").map(|v| v.trim().to_string()))
+    };
+    let default = Server::start(&[]);
+    let Some(on_default) = thp(&default) else {
+        eprintln!("skipped: this kernel does not report THP_enabled");
+        return;
+    };
+    assert_eq!(on_default, "0");
+    let c: Vec<String> = q(&mut default.conn(), &["CONFIG", "GET", "disable-thp"]);
+    assert_eq!(c, ["disable-thp", "yes"]);
+    let allowed = Server::start(&["--disable-thp", "no"]);
+    assert_eq!(thp(&allowed).as_deref(), Some("1"));
 }

@@ -141,7 +141,7 @@ impl Engine {
             return None;
         }
         let start = self.clock.now();
-        let now_ms = unix_ms();
+        let now_ms = sess.frozen_now_ms.unwrap_or_else(unix_ms);
         let lru = (!sess.no_touch).then(|| Engine::lru_clock(now_ms));
         let mut view = DbView::new(&self.keyspace, sess.db, now_ms, lru);
         match cmd.def.keys {

@@ -10,6 +10,7 @@
 //! specs find exactly the keys `keys` finds. Tips and documentation fields (complexity,
 //! history, deprecation) are optional `const` builder calls on [`def`]'s result.
 
+pub mod args;
 pub mod dispatch;
 
 use std::collections::HashMap;

@@ -133,6 +133,7 @@ pub struct RunState {
     pub(crate) wrote: AtomicBool,
     /// It is an EVAL script (else a function).
     pub(crate) is_eval: AtomicBool,
+    /// The running script's description, set by the time-limit hook when it times out.
     info: Mutex<Option<RunningScript>>,
 }
 
@@ -145,7 +146,8 @@ struct Script {
 /// The EVAL interpreter and its script cache.
 struct EvalVm {
     vm: Vm,
-    scripts: HashMap<String, Script>,
+    /// By SHA1, in lowercase hex.
+    scripts: HashMap<ShaKey, Script>,
 }
 
 /// The functions interpreter and its libraries.
@@ -205,7 +207,8 @@ impl Scripting {
         self.state.running.load(Ordering::Acquire)
     }
 
-    /// The running script, if any.
+    /// The running script, once it has run past `busy-reply-threshold` (the time-limit hook
+    /// describes it then, so that a run costs no copy of its command line); None before.
     pub fn running_script(&self) -> Option<RunningScript> {
         self.state.info.lock().clone()
     }
@@ -265,6 +268,16 @@ fn functions_vm<'i>(s: &Scripting, inner: &'i mut Inner) -> Result<&'i mut Funct
         .functions
         .as_mut()
         .ok_or_else(|| Error::msg("ERR Lua initialization failed"))
+}
+
+/// A script's SHA1 as 40 lowercase hex digits: the script cache's key.
+type ShaKey = [u8; 40];
+
+/// The cache key for a SHA1 as a client wrote it (any case); None if it cannot be one.
+fn sha_key(sha: &[u8]) -> Option<ShaKey> {
+    let mut k: ShaKey = sha.try_into().ok()?;
+    k.make_ascii_lowercase();
+    Some(k)
 }
 
 fn sha1_hex(body: &[u8]) -> String {
@@ -382,20 +395,9 @@ fn finish_capture(engine: &Engine) {
 // ---------------------------------------------------------------------------------------------
 // Running
 
-/// Runs `func` for the command in `ctx` (keys and arguments after numkeys).
-#[allow(clippy::too_many_arguments)]
-fn run_script(
-    ctx: &mut Ctx<'_>,
-    inner: &mut Inner,
-    is_eval: bool,
-    func: mlua::Function,
-    name: &str,
-    read_only: bool,
-    numkeys: usize,
-) {
-    let engine = ctx.engine;
-    let s = &engine.scripting;
-    let handle = match &inner.client {
+/// The scripts' client (not listed in CLIENT LIST), made on first use.
+fn script_client(engine: &Engine, inner: &mut Inner) -> Arc<ClientHandle> {
+    match &inner.client {
         Some(h) => h.clone(),
         None => {
             let h = engine
@@ -405,14 +407,25 @@ fn run_script(
             inner.client = Some(h.clone());
             h
         }
-    };
-    let threshold = engine
-        .config
-        .get("busy-reply-threshold")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(5000);
-    let keys: Vec<&[u8]> = ctx.args[3..3 + numkeys].to_vec();
-    let args: Vec<&[u8]> = ctx.args[3 + numkeys..].to_vec();
+    }
+}
+
+/// Runs `func` on `vm` for the command in `ctx` (keys and arguments after numkeys).
+#[allow(clippy::too_many_arguments)]
+fn run_script(
+    ctx: &mut Ctx<'_>,
+    vm: &Vm,
+    client: Arc<ClientHandle>,
+    is_eval: bool,
+    func: &mlua::Function,
+    name: &str,
+    read_only: bool,
+    numkeys: usize,
+) {
+    let engine = ctx.engine;
+    let s = &engine.scripting;
+    let threshold_ms = engine.config.settings().busy_reply_threshold_ms;
+    let command: &[&[u8]] = ctx.args;
     let start = Instant::now();
     {
         let st = &s.state;
@@ -420,14 +433,9 @@ fn run_script(
         st.wrote.store(false, Ordering::Release);
         st.timed_out.store(false, Ordering::Release);
         st.is_eval.store(is_eval, Ordering::Release);
-        *st.info.lock() = Some(RunningScript {
-            name: name.to_string(),
-            command: ctx.args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
-            started: start,
-        });
         st.running.store(true, Ordering::Release);
     }
-    let mut calls = ExecuteCalls::new(engine, handle, ctx.sess.db);
+    let mut calls = ExecuteCalls::new(engine, client, ctx.sess.db);
     let mut rctx = RunCtx {
         engine,
         calls: &mut calls,
@@ -435,28 +443,26 @@ fn run_script(
         read_only,
         resp3: false,
         reply: flint_protocol::ReplyWriter::new(false),
+        name,
+        command,
+        started: start,
+        threshold_ms,
     };
     let inv = Invocation {
         func,
-        name,
-        keys: &keys,
-        args: &args,
+        keys: &command[3..3 + numkeys],
+        args: &command[3 + numkeys..],
     };
     start_capture();
-    let vm = if is_eval {
-        inner.eval.as_ref().map(|e| &e.vm)
-    } else {
-        inner.functions.as_ref().map(|f| &f.vm)
-    };
-    if let Some(vm) = vm {
-        vm.run(&inv, &mut rctx, start, threshold, ctx.out);
-    }
+    vm.run(&inv, &mut rctx, ctx.out);
     finish_capture(engine);
     let st = &s.state;
     st.running.store(false, Ordering::Release);
-    st.timed_out.store(false, Ordering::Release);
+    if st.timed_out.swap(false, Ordering::AcqRel) {
+        // Only a script that timed out was described (see `Vm::install_hook`).
+        *st.info.lock() = None;
+    }
     st.killed.store(false, Ordering::Release);
-    *st.info.lock() = None;
 }
 
 /// Parses numkeys (argument 2) against the argument count, as EVAL does.
@@ -476,13 +482,14 @@ fn numkeys(ctx: &Ctx<'_>, bad: &'static str) -> Result<usize> {
 /// Compiles and caches an EVAL script body; returns its SHA1.
 fn load_script(s: &Scripting, inner: &mut Inner, body: &[u8]) -> Result<String> {
     let sha = sha1_hex(body);
+    let key = sha_key(sha.as_bytes()).ok_or_else(|| Error::msg("ERR bad SHA1"))?;
     let ev = eval_vm(s, inner)?;
-    if ev.scripts.contains_key(&sha) {
+    if ev.scripts.contains_key(&key) {
         return Ok(sha);
     }
     let (flags, start) = eval_shebang(body).map_err(|e| Error::msg(format!("ERR {e}")))?;
     let func = ev.vm.compile_eval(&body[start..]).map_err(Error::msg)?;
-    ev.scripts.insert(sha.clone(), Script { func, flags });
+    ev.scripts.insert(key, Script { func, flags });
     Ok(sha)
 }
 
@@ -510,23 +517,20 @@ fn eval_generic(ctx: &mut Ctx<'_>, by_sha: bool, ro: bool) -> Result<()> {
 fn eval_locked(ctx: &mut Ctx<'_>, by_sha: bool, ro: bool, nk: usize) -> Result<()> {
     let s = &ctx.engine.scripting;
     let mut inner = s.lock()?;
-    let sha = if by_sha {
-        let sha = String::from_utf8_lossy(ctx.arg(1)).to_ascii_lowercase();
-        let known = inner
-            .eval
-            .as_ref()
-            .is_some_and(|e| e.scripts.contains_key(&sha));
-        if !known {
-            return Err(Error::msg("NOSCRIPT No matching script. Please use EVAL."));
-        }
-        sha
+    let key = if by_sha {
+        sha_key(ctx.arg(1))
     } else {
-        load_script(s, &mut inner, ctx.arg(1))?
+        let sha = load_script(s, &mut inner, ctx.arg(1))?;
+        sha_key(sha.as_bytes())
     };
-    let (func, flags) = match inner.eval.as_ref().and_then(|e| e.scripts.get(&sha)) {
-        Some(sc) => (sc.func.clone(), sc.flags),
-        None => return Err(Error::msg("NOSCRIPT No matching script. Please use EVAL.")),
+    let client = script_client(ctx.engine, &mut inner);
+    let Some((ev, sc)) = key.and_then(|k| {
+        let ev = inner.eval.as_ref()?;
+        Some((ev, ev.scripts.get(&k)?))
+    }) else {
+        return Err(Error::msg("NOSCRIPT No matching script. Please use EVAL."));
     };
+    let flags = sc.flags;
     let compat = flags & FLAG_EVAL_COMPAT != 0;
     if !compat && flags & FLAG_NO_WRITES == 0 && ro {
         return Err(Error::msg(
@@ -534,7 +538,11 @@ fn eval_locked(ctx: &mut Ctx<'_>, by_sha: bool, ro: bool, nk: usize) -> Result<(
         ));
     }
     let read_only = ro || (!compat && flags & FLAG_NO_WRITES != 0);
-    run_script(ctx, &mut inner, true, func, &sha, read_only, nk);
+    let name = key
+        .as_ref()
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .unwrap_or("");
+    run_script(ctx, &ev.vm, client, true, &sc.func, name, read_only, nk);
     Ok(())
 }
 
@@ -561,19 +569,19 @@ fn fcall_generic(ctx: &mut Ctx<'_>, ro: bool) -> Result<()> {
 fn fcall_locked(ctx: &mut Ctx<'_>, ro: bool) -> Result<()> {
     let s = &ctx.engine.scripting;
     let mut inner = s.lock()?;
+    let client = script_client(ctx.engine, &mut inner);
     let fv = functions_vm(s, &mut inner)?;
     let Some(f) = fv.libs.function(ctx.arg(1)) else {
         return Err(Error::msg("ERR Function not found"));
     };
-    let (func, flags, name) = (f.func.clone(), f.flags, f.name.clone());
     let nk = numkeys(ctx, "ERR Bad number of keys provided")?;
-    if flags & FLAG_NO_WRITES == 0 && ro {
+    if f.flags & FLAG_NO_WRITES == 0 && ro {
         return Err(Error::msg(
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
-    let read_only = ro || flags & FLAG_NO_WRITES != 0;
-    run_script(ctx, &mut inner, false, func, &name, read_only, nk);
+    let read_only = ro || f.flags & FLAG_NO_WRITES != 0;
+    run_script(ctx, &fv.vm, client, false, &f.func, &f.name, read_only, nk);
     Ok(())
 }
 
@@ -601,11 +609,12 @@ fn script_exists(ctx: &mut Ctx<'_>) -> Result<()> {
     let inner = s.lock()?;
     ctx.out.array(ctx.args.len() - 2);
     for a in &ctx.args[2..] {
-        let sha = String::from_utf8_lossy(a).to_ascii_lowercase();
-        let found = inner
-            .eval
-            .as_ref()
-            .is_some_and(|e| e.scripts.contains_key(&sha));
+        let found = sha_key(a).is_some_and(|k| {
+            inner
+                .eval
+                .as_ref()
+                .is_some_and(|e| e.scripts.contains_key(&k))
+        });
         ctx.out.int(found as i64);
     }
     Ok(())

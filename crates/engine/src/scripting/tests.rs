@@ -324,3 +324,46 @@ fn busy_state_and_script_kill() {
         "-NOTBUSY No scripts in execution right now.\r\n"
     );
 }
+
+#[test]
+fn keys_and_argv_are_fresh_each_run() {
+    let mut k = Kit::new();
+    let check = "return {#KEYS, #ARGV, tostring(KEYS.foo), tostring(ARGV[7]), KEYS[1]}";
+    assert_eq!(
+        k.run(&[
+            "EVAL",
+            "KEYS[5]='x'; KEYS.foo=1; setmetatable(ARGV, {__index=function() return 'm' end}); return 1",
+            "1",
+            "a",
+            "b",
+        ]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        k.run(&["EVAL", check, "1", "k"]),
+        "*5\r\n:1\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n$1\r\nk\r\n"
+    );
+    // A list that grew past what is cleared in place is replaced.
+    assert_eq!(
+        ev(
+            &mut k,
+            "for i = 1, 1000 do KEYS[i] = i; ARGV['x'..i] = i end return 1"
+        ),
+        ":1\r\n"
+    );
+    assert_eq!(
+        k.run(&["EVAL", check, "0", "z"]),
+        "*4\r\n:0\r\n:1\r\n$3\r\nnil\r\n$3\r\nnil\r\n"
+    );
+    assert_eq!(
+        k.run(&[
+            "EVAL",
+            "return {KEYS[1], KEYS[2], ARGV[1]}",
+            "2",
+            "p",
+            "q",
+            "r"
+        ]),
+        "*3\r\n$1\r\np\r\n$1\r\nq\r\n$1\r\nr\r\n"
+    );
+}

@@ -20,7 +20,7 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -226,6 +226,9 @@ fn lua_tostring(lua: &Lua, v: &Value) -> String {
 }
 
 /// What a script run needs besides the VM.
+///
+/// The `redis` functions and the time-limit hook are installed once, when the VM is created;
+/// they reach the run in progress through the VM's [`CtxSlot`].
 pub(crate) struct RunCtx<'a> {
     /// The engine (command table).
     pub engine: &'a Engine,
@@ -239,14 +242,69 @@ pub(crate) struct RunCtx<'a> {
     pub resp3: bool,
     /// Reused buffer for the replies of called commands.
     pub reply: ReplyWriter,
+    /// Shown in errors and FUNCTION STATS: the SHA1 of an EVAL script, a function's name.
+    pub name: &'a str,
+    /// The command that started the script (FUNCTION STATS).
+    pub command: &'a [&'a [u8]],
+    /// When the script started.
+    pub started: Instant,
+    /// `busy-reply-threshold` in milliseconds (0: never busy).
+    pub threshold_ms: u64,
+}
+
+/// Where the functions installed once per VM (`redis.call` and friends, the time-limit hook)
+/// find the [`RunCtx`] of the run in progress: a pointer set by [`Vm::run`] for the length of
+/// the Lua call, null otherwise.
+#[derive(Default)]
+pub(crate) struct CtxSlot {
+    ptr: AtomicPtr<c_void>,
+    /// A callback is using the context (a nested use is refused, as Redis refuses a
+    /// recursive `redis.call`).
+    in_use: AtomicBool,
+}
+
+/// Clears the slot's in-use flag when a callback is done with the context (even by unwinding).
+struct SlotUse<'s>(&'s CtxSlot);
+
+impl Drop for SlotUse<'_> {
+    fn drop(&mut self) {
+        self.0.in_use.store(false, Ordering::Release);
+    }
+}
+
+/// Clears the slot's pointer when a run ends (even by unwinding).
+struct SlotSet<'s>(&'s CtxSlot);
+
+impl Drop for SlotSet<'_> {
+    fn drop(&mut self) {
+        self.0.ptr.store(std::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+impl CtxSlot {
+    /// Runs `f` on the context of the run in progress; None when there is none or it is already
+    /// in use.
+    fn with<R>(&self, f: impl FnOnce(&mut RunCtx<'_>) -> R) -> Option<R> {
+        if self.in_use.swap(true, Ordering::Acquire) {
+            return None;
+        }
+        let _use = SlotUse(self);
+        let p = self.ptr.load(Ordering::Acquire) as *mut RunCtx<'_>;
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null pointer was stored by `Vm::run` from a `&mut RunCtx` that it does
+        // not touch until the Lua call returns and the pointer is cleared (`SlotSet`); callbacks
+        // run on the thread of that call, during it, and `in_use` makes this the only reference
+        // made from the pointer at a time. The reference cannot escape `f` (higher-ranked).
+        Some(f(unsafe { &mut *p }))
+    }
 }
 
 /// An EVAL script or a function to run.
 pub(crate) struct Invocation<'k> {
     /// The compiled chunk or function.
-    pub func: Function,
-    /// Shown in errors: the SHA1 of an EVAL script, a function's name.
-    pub name: &'k str,
+    pub func: &'k Function,
     /// KEYS.
     pub keys: &'k [&'k [u8]],
     /// ARGV.
@@ -270,9 +328,15 @@ pub(crate) struct Vm {
     pub(crate) lua: Lua,
     helpers: Table,
     handler: Function,
-    real_redis: Table,
+    /// The real globals table (scripts see a read-only proxy of it): KEYS and ARGV go here.
+    real_g: Table,
     load_redis: Option<Table>,
-    functions_mode: bool,
+    state: Arc<RunState>,
+    slot: Arc<CtxSlot>,
+    /// EVAL VM: the registry slots of the KEYS and ARGV tables, reused from run to run.
+    eval_lists: Option<(c_int, c_int)>,
+    /// [`run_entry`] as a Lua function.
+    entry: Function,
 }
 
 fn set_fn<F>(lua: &Lua, t: &Table, name: &str, f: F) -> mlua::Result<()>
@@ -461,10 +525,12 @@ impl Vm {
                 lua.create_function(|_, _: MultiValue| Ok(true))?,
             )?;
         }
-        g.raw_set("redis", redis.clone())?;
+        let slot = Arc::new(CtxSlot::default());
+        Self::register_run_api(&lua, &redis, &slot)?;
+        g.raw_set("redis", redis)?;
 
         // The error handler (Rust, so it can see the stack without the debug library).
-        let st = state;
+        let st = state.clone();
         let handler = lua.create_function(move |lua, err: Value| {
             let t = match err {
                 Value::Table(t) => t,
@@ -516,16 +582,94 @@ impl Vm {
         } else {
             None
         };
+        // EVAL's KEYS and ARGV: two tables kept in the registry (refilled by each run).
+        let eval_lists = if functions_mode {
+            None
+        } else {
+            let (k, a) = (lua.create_table()?, lua.create_table()?);
+            g.raw_set("KEYS", &k)?;
+            g.raw_set("ARGV", &a)?;
+            // SAFETY: pops the two tables pushed as arguments into registry references.
+            let refs: (c_int, c_int) = unsafe {
+                lua.exec_raw((k, a), |state| {
+                    let a = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                    let k = ffi::luaL_ref(state, ffi::LUA_REGISTRYINDEX);
+                    ffi::lua_pushinteger(state, k as ffi::lua_Integer);
+                    ffi::lua_pushinteger(state, a as ffi::lua_Integer);
+                })?
+            };
+            Some(refs)
+        };
+        // SAFETY: run_entry follows the lua_CFunction protocol (see its comment).
+        let entry = unsafe { lua.create_c_function(run_entry)? };
         let seal: Function = helpers.get("seal")?;
         let sealed: Table = seal.call(load_redis.clone())?;
         lua.set_globals(sealed)?;
-        Ok(Vm {
+        let vm = Vm {
             lua,
             helpers,
             handler,
-            real_redis: redis,
+            real_g: g,
             load_redis,
-            functions_mode,
+            state,
+            slot,
+            eval_lists,
+            entry,
+        };
+        vm.install_hook();
+        Ok(vm)
+    }
+
+    /// The `redis` functions that act on the run in progress (`call`, `pcall`, `setresp`,
+    /// `set_repl`, `acl_check_cmd`): installed once, they find the run through `slot`.
+    fn register_run_api(lua: &Lua, redis: &Table, slot: &Arc<CtxSlot>) -> mlua::Result<()> {
+        let sl = slot.clone();
+        set_fn(lua, redis, "call", move |lua, a| {
+            redis_call(lua, &sl, a, true)
+        })?;
+        let sl = slot.clone();
+        set_fn(lua, redis, "pcall", move |lua, a| {
+            redis_call(lua, &sl, a, false)
+        })?;
+        let sl = slot.clone();
+        set_fn(lua, redis, "setresp", move |lua, a| {
+            if a.len() != 1 {
+                return raise_table(lua, "redis.setresp() requires one argument.");
+            }
+            let n = number_arg(lua, &a[0]) as i64 as i32;
+            if n != 2 && n != 3 {
+                return raise_table(lua, "RESP version must be 2 or 3.");
+            }
+            sl.with(|c| c.resp3 = n == 3);
+            no_values()
+        })?;
+        set_fn(lua, redis, "set_repl", |lua, a| {
+            if a.len() != 1 {
+                return raise_table(lua, "redis.set_repl() requires two arguments.");
+            }
+            let n = number_arg(lua, &a[0]) as i64 as i32;
+            if n & !3 != 0 {
+                return raise_table(
+                    lua,
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                );
+            }
+            super::set_repl_flags(n as u8);
+            no_values()
+        })?;
+        let sl = slot.clone();
+        set_fn(lua, redis, "acl_check_cmd", move |lua, a| {
+            let argv = match script_argv(lua, &a) {
+                Ok(v) => v,
+                Err(t) => return Ok(MultiValue::from_vec(vec![raise_raw_marker(), t])),
+            };
+            let found = sl
+                .with(|c| lookup(c.engine, &argv).is_some())
+                .unwrap_or(false);
+            if !found {
+                return raise_table(lua, "Invalid command passed to redis.acl_check_cmd()");
+            }
+            Ok(MultiValue::from_vec(vec![Value::Boolean(true)]))
         })
     }
 
@@ -588,125 +732,49 @@ impl Vm {
     }
 
     /// Runs a script or function and writes its reply (or error) to `out`.
-    pub(crate) fn run(
-        &self,
-        inv: &Invocation<'_>,
-        ctx: &mut RunCtx<'_>,
-        start: Instant,
-        threshold_ms: u64,
-        out: &mut ReplyWriter,
-    ) {
-        if let Err(e) = self.run_inner(inv, ctx, start, threshold_ms, out) {
-            out.error(&format!(
+    ///
+    /// The hot path of EVALSHA: one protected call into Lua that builds KEYS and ARGV, sets
+    /// them (EVAL) or passes them (functions) and calls the function under the error handler;
+    /// nothing is created per run but those two tables.
+    pub(crate) fn run(&self, inv: &Invocation<'_>, ctx: &mut RunCtx<'_>, out: &mut ReplyWriter) {
+        let p: *mut RunCtx<'_> = ctx;
+        self.slot.ptr.store(p.cast(), Ordering::Release);
+        let set = SlotSet(&self.slot);
+        let r = self.call(inv);
+        drop(set);
+        match r {
+            Ok((true, v)) => lua_to_reply(&v, ctx.resp3, out, 0),
+            Ok((false, v)) => write_script_error(&self.lua, &v, ctx.name, out),
+            Err(e) => out.error(&format!(
                 "ERR Error running script {}, {:.100}",
-                inv.name,
+                ctx.name,
                 e.to_string()
-            ));
+            )),
         }
-        self.lua.remove_hook();
     }
 
-    fn run_inner(
-        &self,
-        inv: &Invocation<'_>,
-        ctx: &mut RunCtx<'_>,
-        start: Instant,
-        threshold_ms: u64,
-        out: &mut ReplyWriter,
-    ) -> mlua::Result<()> {
-        let lua = &self.lua;
-        let state: Arc<RunState> = ctx.state.clone();
-        let cell = RefCell::new(ctx);
-        let keys = lua.create_sequence_from(
-            inv.keys
-                .iter()
-                .map(|k| lua.create_string(k))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?;
-        let args = lua.create_sequence_from(
-            inv.args
-                .iter()
-                .map(|k| lua.create_string(k))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?;
-        lua.scope(|scope| {
-            let call = scope.create_function(|lua, a: MultiValue| redis_call(lua, &cell, a, true))?;
-            let pcall =
-                scope.create_function(|lua, a: MultiValue| redis_call(lua, &cell, a, false))?;
-            let setresp = scope.create_function(|lua, a: MultiValue| {
-                if a.len() != 1 {
-                    return raise_table(lua, "redis.setresp() requires one argument.");
-                }
-                let n = number_arg(lua, &a[0]) as i64 as i32;
-                if n != 2 && n != 3 {
-                    return raise_table(lua, "RESP version must be 2 or 3.");
-                }
-                let mut c = cell.borrow_mut();
-                c.resp3 = n == 3;
-                no_values()
-            })?;
-            let set_repl = scope.create_function(|lua, a: MultiValue| {
-                if a.len() != 1 {
-                    return raise_table(lua, "redis.set_repl() requires two arguments.");
-                }
-                let n = number_arg(lua, &a[0]) as i64 as i32;
-                if n & !3 != 0 {
-                    return raise_table(
-                        lua,
-                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                    );
-                }
-                super::set_repl_flags(n as u8);
-                no_values()
-            })?;
-            let acl = scope.create_function(|lua, a: MultiValue| {
-                let argv = match script_argv(lua, &a) {
-                    Ok(v) => v,
-                    Err(t) => return Ok(MultiValue::from_vec(vec![raise_raw_marker(), t])),
-                };
-                let c = cell.borrow();
-                let found = lookup(c.engine, &argv).is_some();
-                drop(c);
-                if !found {
-                    return raise_table(lua, "Invalid command passed to redis.acl_check_cmd()");
-                }
-                Ok(MultiValue::from_vec(vec![Value::Boolean(true)]))
-            })?;
-            self.real_redis.raw_set("call", guard(lua, call)?)?;
-            self.real_redis.raw_set("pcall", guard(lua, pcall)?)?;
-            self.real_redis.raw_set("setresp", guard(lua, setresp)?)?;
-            self.real_redis.raw_set("set_repl", guard(lua, set_repl)?)?;
-            self.real_redis.raw_set("acl_check_cmd", guard(lua, acl)?)?;
-
-            if !self.functions_mode {
-                let set: Function = self.helpers.get("set_keys_argv")?;
-                set.call::<()>((keys.clone(), args.clone()))?;
-            }
-            self.install_hook(&state, start, threshold_ms);
-            let runner: Function = self.helpers.get("run")?;
-            let (ok, v): (bool, Value) = if self.functions_mode {
-                runner.call((inv.func.clone(), self.handler.clone(), keys.clone(), args.clone()))?
-            } else {
-                runner.call((inv.func.clone(), self.handler.clone()))?
-            };
-            self.lua.remove_hook();
-            let resp3 = cell.borrow().resp3;
-            if ok {
-                lua_to_reply(&v, resp3, out, 0);
-            } else {
-                write_script_error(lua, &v, inv.name, out);
-            }
-            Ok(())
-        })
+    /// The protected call of [`Vm::run`]: whether the function returned, and its first result
+    /// or the error object made by the handler. Goes through the VM's `entry` C function (see
+    /// [`run_entry`]): calling a function made once allocates nothing, where `exec_raw` would
+    /// make two C closures per run.
+    fn call(&self, inv: &Invocation<'_>) -> mlua::Result<(bool, Value)> {
+        let run = RunArgs {
+            keys: inv.keys,
+            args: inv.args,
+            lists: self.eval_lists,
+        };
+        let p = std::ptr::addr_of!(run) as *mut c_void;
+        self.entry
+            .call::<(bool, Value)>((&self.handler, inv.func, &self.real_g, LightUserData(p)))
     }
 
     /// Installs the instruction-count hook that notices a script past `busy-reply-threshold`
-    /// (it becomes killable and other clients get BUSY) and stops it after SCRIPT KILL.
-    fn install_hook(&self, state: &Arc<RunState>, start: Instant, threshold_ms: u64) {
-        if threshold_ms == 0 {
-            return;
-        }
-        let shared = state.clone();
+    /// (it becomes killable and other clients get BUSY) and stops it after SCRIPT KILL. It
+    /// stays installed (FUNCTION LOAD swaps in its own hook and puts this one back), so a run
+    /// only stores its start time and threshold in its [`RunCtx`], as Redis arms its check.
+    fn install_hook(&self) {
+        let shared = self.state.clone();
+        let slot = self.slot.clone();
         let _ = self.lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_lua, _dbg| {
@@ -718,8 +786,14 @@ impl Vm {
                     }
                     return Ok(VmState::Continue);
                 }
-                let elapsed = start.elapsed().as_millis() as u64;
-                if elapsed >= threshold_ms {
+                let _ = slot.with(|c| {
+                    if c.threshold_ms == 0 {
+                        return;
+                    }
+                    let elapsed = c.started.elapsed().as_millis() as u64;
+                    if elapsed < c.threshold_ms {
+                        return;
+                    }
                     tracing::warn!(
                         "Slow script detected: still in execution after {elapsed} milliseconds. \
                          You can try killing the script using the {} command.",
@@ -729,8 +803,19 @@ impl Vm {
                             "FUNCTION KILL"
                         }
                     );
+                    // IMPORTANT: the running script's description first, then `timed_out`:
+                    // FUNCTION STATS reads it once it sees the script timed out.
+                    *shared.info.lock() = Some(super::RunningScript {
+                        name: c.name.to_string(),
+                        command: c
+                            .command
+                            .iter()
+                            .map(|a| bytes::Bytes::copy_from_slice(a))
+                            .collect(),
+                        started: c.started,
+                    });
                     shared.timed_out.store(true, Ordering::Release);
-                }
+                });
                 Ok(VmState::Continue)
             },
         );
@@ -788,6 +873,7 @@ impl Vm {
             let identity = lua.create_function(|_, v: Value| Ok(v))?;
             let r: mlua::Result<(bool, Value)> = runner.call((func, identity));
             lua.remove_hook();
+            self.install_hook();
             set_mode.call::<()>(false)?;
             load_redis.raw_set("register_function", Value::Nil)?;
             let (ok, err) = r?;
@@ -811,6 +897,109 @@ impl Vm {
             Err(e) => Err(format!("Error registering functions: ERR {e}")),
         }
     }
+}
+
+/// What [`run_entry`] needs from Rust, passed as a light userdata.
+struct RunArgs<'k> {
+    keys: &'k [&'k [u8]],
+    args: &'k [&'k [u8]],
+    /// EVAL: the registry slots of KEYS and ARGV; functions: none (fresh tables are passed).
+    lists: Option<(c_int, c_int)>,
+}
+
+/// The C function through which [`Vm::call`] runs a script: arguments (handler, function,
+/// real globals, `*const RunArgs`); builds KEYS and ARGV, sets them as globals (EVAL) or
+/// passes them (functions), calls the function under the handler and returns ok and its
+/// first result or the error object.
+///
+/// SAFETY: called by Lua (through mlua's protected `Function::call`) only from `Vm::call`,
+/// whose `RunArgs` outlives the call. Nothing here has a destructor, so a Lua error (out of
+/// memory) longjmps past no Rust cleanup; it uses at most six slots past its four arguments
+/// (LUA_MINSTACK is 20).
+unsafe extern "C-unwind" fn run_entry(state: *mut ffi::lua_State) -> c_int {
+    let run = ffi::lua_touserdata(state, 4) as *const RunArgs<'_>;
+    ffi::lua_settop(state, 3);
+    if run.is_null() {
+        return 0;
+    }
+    let run = &*run;
+    // 1 handler, 2 function, 3 real globals
+    let nargs = match run.lists {
+        Some((kref, aref)) => {
+            set_eval_list(state, c"KEYS", kref, run.keys);
+            set_eval_list(state, c"ARGV", aref, run.args);
+            ffi::lua_settop(state, 2);
+            0
+        }
+        None => {
+            push_list(state, run.keys, false);
+            push_list(state, run.args, false);
+            ffi::lua_remove(state, 3);
+            2
+        }
+    };
+    let status = ffi::lua_pcall(state, nargs, 1, 1);
+    ffi::lua_pushboolean(state, (status == 0) as c_int);
+    ffi::lua_replace(state, 1);
+    2
+}
+
+/// A list (KEYS or ARGV) that has held more entries than this is replaced by a new table
+/// rather than cleared (clearing walks the table's whole allocation).
+const LIST_REUSE_MAX: usize = 64;
+
+/// Pushes a table holding `items` as a sequence; into the table on top of the stack (which it
+/// first empties) when `reuse`, else into a new one. Returns how many entries it removed.
+///
+/// SAFETY (callers): in protected mode, two free stack slots past the table.
+unsafe fn push_list(state: *mut ffi::lua_State, items: &[&[u8]], reuse: bool) -> usize {
+    let mut removed = 0;
+    if reuse {
+        ffi::lua_pushnil(state);
+        ffi::lua_setmetatable(state, -2);
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, -2) != 0 {
+            // Clearing fields during a traversal is allowed (lua_next's contract).
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_pushnil(state);
+            ffi::lua_rawset(state, -4);
+            removed += 1;
+        }
+    } else {
+        ffi::lua_createtable(state, items.len().min(c_int::MAX as usize) as c_int, 0);
+    }
+    for (i, item) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+        // A command line has far fewer than 2^31 arguments (the query buffer limit).
+        ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+    }
+    removed
+}
+
+/// Sets the EVAL global `name` (KEYS or ARGV) to `items`: the table kept at `reg` in the
+/// registry is emptied and refilled (no script can keep a reference to it past its run: the
+/// globals are read-only), or replaced when it had grown. The real globals table is at 3.
+///
+/// SAFETY (callers): in protected mode, six free stack slots.
+unsafe fn set_eval_list(
+    state: *mut ffi::lua_State,
+    name: &std::ffi::CStr,
+    reg: c_int,
+    items: &[&[u8]],
+) {
+    let top = ffi::lua_gettop(state);
+    ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, reg as ffi::lua_Integer);
+    if push_list(state, items, true) > LIST_REUSE_MAX {
+        ffi::lua_pop(state, 1);
+        push_list(state, items, false);
+        ffi::lua_pushvalue(state, -1);
+        ffi::lua_rawseti(state, ffi::LUA_REGISTRYINDEX, reg as ffi::lua_Integer);
+        ffi::lua_pushstring(state, name.as_ptr());
+        ffi::lua_pushvalue(state, -2);
+        ffi::lua_rawset(state, 3);
+    }
+    ffi::lua_settop(state, top);
 }
 
 /// The message of a compile error, as Lua printed it.
@@ -926,12 +1115,7 @@ fn lookup<'e>(engine: &'e Engine, argv: &[Vec<u8>]) -> Option<&'e Command> {
 }
 
 /// redis.call / redis.pcall: returns the converted reply and whether to raise it.
-fn redis_call(
-    lua: &Lua,
-    cell: &RefCell<&mut RunCtx<'_>>,
-    a: MultiValue,
-    raise: bool,
-) -> mlua::Result<MultiValue> {
+fn redis_call(lua: &Lua, slot: &CtxSlot, a: MultiValue, raise: bool) -> mlua::Result<MultiValue> {
     let done = |v: Value, is_err: bool| -> mlua::Result<MultiValue> {
         if raise && is_err {
             Ok(MultiValue::from_vec(vec![raise_raw_marker(), v]))
@@ -943,49 +1127,51 @@ fn redis_call(
         Ok(v) => v,
         Err(t) => return done(t, true),
     };
-    let Ok(mut guard) = cell.try_borrow_mut() else {
-        return done(
+    let ran = slot.with(|ctx| -> std::result::Result<bytes::Bytes, &'static str> {
+        let engine = ctx.engine;
+        let Some(cmd) = lookup(engine, &argv) else {
+            return Err("Unknown Redis command called from script");
+        };
+        let n = argv.len() as i32;
+        let arity = cmd.def.arity;
+        if (arity > 0 && arity != n) || n < -arity {
+            return Err("Wrong number of args calling Redis command from script");
+        }
+        if cmd.has(flags::NOSCRIPT) {
+            return Err("This Redis command is not allowed from script");
+        }
+        if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
+            return Err("Write commands are not allowed from read-only scripts.");
+        }
+        if cmd.has(flags::WRITE) {
+            ctx.state.wrote.store(true, Ordering::Release);
+        }
+        let resp3 = ctx.resp3;
+        ctx.reply.set_resp3(resp3);
+        ctx.reply.buffer().clear();
+        let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
+        let RunCtx { calls, reply, .. } = ctx;
+        calls.call(cmd, &slices, reply);
+        Ok(reply.buffer().split().freeze())
+    });
+    match ran {
+        None => done(
             Value::Table(error_table(
                 lua,
                 b"luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?",
             )?),
             false,
-        );
-    };
-    let ctx: &mut RunCtx<'_> = &mut guard;
-    let reject = |text: &str| -> mlua::Result<MultiValue> {
-        let t = error_table(lua, text.as_bytes())?;
-        t.raw_set("ignore_error_stats_update", true)?;
-        done(Value::Table(t), true)
-    };
-    let engine = ctx.engine;
-    let Some(cmd) = lookup(engine, &argv) else {
-        return reject("Unknown Redis command called from script");
-    };
-    let n = argv.len() as i32;
-    let arity = cmd.def.arity;
-    if (arity > 0 && arity != n) || n < -arity {
-        return reject("Wrong number of args calling Redis command from script");
+        ),
+        Some(Err(text)) => {
+            let t = error_table(lua, text.as_bytes())?;
+            t.raw_set("ignore_error_stats_update", true)?;
+            done(Value::Table(t), true)
+        }
+        Some(Ok(bytes)) => {
+            let (v, is_err) = reply_to_lua(lua, &bytes)?;
+            done(v, is_err)
+        }
     }
-    if cmd.has(flags::NOSCRIPT) {
-        return reject("This Redis command is not allowed from script");
-    }
-    if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
-        return reject("Write commands are not allowed from read-only scripts.");
-    }
-    if cmd.has(flags::WRITE) {
-        ctx.state.wrote.store(true, Ordering::Release);
-    }
-    let resp3 = ctx.resp3;
-    ctx.reply.set_resp3(resp3);
-    ctx.reply.buffer().clear();
-    let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
-    let RunCtx { calls, reply, .. } = ctx;
-    calls.call(cmd, &slices, reply);
-    let bytes = reply.buffer().split().freeze();
-    drop(guard);
-    let (v, is_err) = reply_to_lua(lua, &bytes)?;
-    done(v, is_err)
 }
 
 /// Reads redis.register_function's arguments (positional or a table of named ones).

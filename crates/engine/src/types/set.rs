@@ -426,6 +426,13 @@ impl BigSet {
         self.table.iter().map(|m| m.0.as_slice())
     }
 
+    /// Removes and returns a uniformly random member (SPOP).
+    pub fn pop_random(&mut self, rng: &mut impl Rng) -> Option<SmallBytes> {
+        let m = self.table.remove_random(rng)?.0;
+        self.heap -= m.heap_size();
+        Some(m)
+    }
+
     /// A uniformly random member.
     pub fn random(&self, rng: &mut impl Rng) -> Option<&[u8]> {
         self.table.random(rng).map(|m| m.0.as_slice())
@@ -654,11 +661,7 @@ fn pop_random(v: &mut Value, rng: &mut impl Rng) -> Option<SmallBytes> {
             lp.remove(at, 1);
             Some(m)
         }
-        Value::Set(b) => {
-            let m = SmallBytes::new(b.random(rng)?);
-            b.remove(m.as_slice());
-            Some(m)
-        }
+        Value::Set(b) => b.pop_random(rng),
         _ => None,
     }
 }

@@ -69,6 +69,7 @@ use crate::config::EncodingLimits;
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal};
+use crate::segtable::member_hash;
 use crate::util::{glob_match, parse_f64, parse_i64};
 use crate::value::Value;
 use crate::ReplyWriter;
@@ -668,7 +669,8 @@ fn add(
     let Value::ZSet(z) = v else {
         return Err(Error::WrongType);
     };
-    match z.find(member) {
+    let hash = member_hash(member);
+    match z.find_hashed(member, hash) {
         Some(x) => {
             if f.nx {
                 return Ok((Outcome::Nop, z.score_of(x)));
@@ -691,7 +693,7 @@ fn add(
         }
         None if f.xx => Ok((Outcome::Nop, score)),
         None => {
-            z.insert_new(member, score);
+            z.insert_new_hashed(member, hash, score);
             Ok((Outcome::Added, score))
         }
     }

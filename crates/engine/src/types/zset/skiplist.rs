@@ -9,15 +9,19 @@
 //!   never copies nodes (no latency spike at a million members); they start small (8 nodes,
 //!   the header and 7 members) and double up to 8192 nodes. Freed nodes go on a free list and are reused; chunks are not
 //!   given back until the set is dropped.
-//! - A node holds its member (inline up to 22 bytes), its score, its level-0 forward and backward
-//!   links, and its higher levels (`upper`, with spans) in a box that is empty for the 3/4 of
-//!   nodes that have only level 0. Level-0 spans are always 1 and are not stored.
+//! - A node is one 64-byte, 64-aligned cache line: its score, its level-0 forward and backward
+//!   links, the links (with spans) of levels 1 and 2, a pointer to the links of levels 3 and
+//!   up (boxed, for the 1 node in 64 that has them), and its member (inline up to 22 bytes).
+//!   A search step reads the next node's score and member, then, once there, that node's
+//!   links: one line per step (levels in a separate allocation cost two misses a step). The
+//!   boxed high levels belong to few nodes, which every search goes through and which therefore
+//!   stay in cache. Level-0 spans are always 1 and are not stored.
 //! - The map is a [`SegTable`] of node numbers: the member bytes are stored once, in the node,
 //!   and the map hashes and compares them through the arena.
 //!
-//! Per member: 56 bytes of node, about 8 bytes of map, about 3 bytes of upper levels on average,
-//! plus the member itself when longer than 22 bytes. Measured with 10 sets of 100k members of
-//! about 12 bytes: 72 bytes allocated per member (Redis 7.0: 112), 88 bytes of RSS (Redis: 112).
+//! Per member: 64 bytes of node, about 8 bytes of map, about 4 bytes of high levels on average,
+//! plus the member itself when longer than 22 bytes (Redis 7.0: about 112 bytes in all for
+//! members of about 12 bytes).
 //!
 //! The algorithms are Redis's (`t_zset.c`): insertion and deletion with an `update` path per
 //! level, scores updated in place when the order is kept, rank searches, first/last node of a
@@ -28,7 +32,7 @@ use std::cmp::Ordering;
 use rand::Rng;
 
 use crate::segtable::{member_hash, SegTable};
-use crate::small::SmallBytes;
+use crate::small::{SmallBytes, INLINE_CAP};
 
 /// Levels a node may have (Redis's `ZSKIPLIST_MAXLEVEL`).
 pub const MAX_LEVEL: usize = 32;
@@ -49,30 +53,160 @@ struct Link {
     span: u32,
 }
 
-/// A skip list node (56 bytes).
+/// Levels above 0 whose links a node holds in place; higher ones are in [`High`].
+const INLINE_UP: usize = 2;
+
+/// The links of levels `INLINE_UP + 1..MAX_LEVEL`, boxed for the 1 node in 64 that has any.
 #[derive(Clone, Debug)]
+struct High([Link; MAX_LEVEL - 1 - INLINE_UP]);
+
+/// A skip list node: one cache line (64 bytes, aligned), so that a search step, which reads
+/// the next node's score and member and then that node's links, touches one line.
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
 struct Node {
-    member: SmallBytes,
     score: f64,
     /// Level-0 forward link (span 1).
     next0: u32,
     /// Level-0 backward link (`NIL` for the first node).
     back: u32,
-    /// Levels 1.. (empty for a level-1 node).
-    upper: Box<[Link]>,
+    /// Levels 1..=INLINE_UP (unused past the node's level).
+    up: [Link; INLINE_UP],
+    /// Levels past INLINE_UP, for nodes that have them.
+    high: Option<Box<High>>,
+    member: SmallBytes,
 }
 
 impl Default for Node {
     fn default() -> Self {
         Node {
-            member: SmallBytes::new(&[]),
             score: 0.0,
             next0: NIL,
             back: NIL,
-            upper: Box::new([]),
+            up: [Link::default(); INLINE_UP],
+            high: None,
+            member: SmallBytes::new(&[]),
         }
     }
 }
+
+impl Node {
+    /// The link at level `i` >= 1, if the node has one.
+    #[inline]
+    fn link(&self, i: usize) -> Option<&Link> {
+        if i <= INLINE_UP {
+            self.up.get(i.wrapping_sub(1))
+        } else {
+            self.high.as_ref()?.0.get(i - 1 - INLINE_UP)
+        }
+    }
+
+    #[inline]
+    fn link_mut(&mut self, i: usize) -> Option<&mut Link> {
+        if i <= INLINE_UP {
+            self.up.get_mut(i.wrapping_sub(1))
+        } else {
+            self.high.as_mut()?.0.get_mut(i - 1 - INLINE_UP)
+        }
+    }
+
+    /// The next node at level `i`.
+    #[inline]
+    fn fwd(&self, i: usize) -> u32 {
+        if i == 0 {
+            self.next0
+        } else {
+            self.link(i).map_or(NIL, |l| l.next)
+        }
+    }
+
+    /// The span of the link at level `i`.
+    #[inline]
+    fn span(&self, i: usize) -> usize {
+        if i == 0 {
+            1
+        } else {
+            self.link(i).map_or(0, |l| l.span as usize)
+        }
+    }
+
+    /// Whether the node sorts before `(score, key)`.
+    #[inline]
+    fn before(&self, score: f64, key: &Key<'_>) -> bool {
+        self.score < score || (self.score == score && key.after(&self.member))
+    }
+
+    /// Heap bytes the node owns.
+    fn extra(&self) -> usize {
+        self.member.heap_size() + self.high.as_ref().map_or(0, |_| HIGH_SIZE)
+    }
+}
+
+/// A member to search for, with its inline form's comparison words precomputed: where scores
+/// tie (sets for lex ranges, redis-benchmark's ZADD without `-r`, which gives every member
+/// score 0) a search compares member bytes at every step, and two short members compare in
+/// three word comparisons instead of a `memcmp` call.
+struct Key<'a> {
+    bytes: &'a [u8],
+    /// [`inline_words`] and the length, when the member is short enough to be stored inline.
+    words: Option<([u64; 3], usize)>,
+}
+
+impl<'a> Key<'a> {
+    #[inline]
+    fn new(bytes: &'a [u8]) -> Self {
+        let words = (bytes.len() <= INLINE_CAP).then(|| {
+            let mut data = [0u8; INLINE_CAP];
+            data[..bytes.len()].copy_from_slice(bytes);
+            (inline_words(&data), bytes.len())
+        });
+        Key { bytes, words }
+    }
+
+    /// Whether `m` sorts before this member (byte order, a prefix first).
+    #[inline]
+    fn after(&self, m: &SmallBytes) -> bool {
+        match (m, &self.words) {
+            (SmallBytes::Inline { len, data }, Some(k)) => {
+                (inline_words(data), usize::from(*len)) < *k
+            }
+            _ => m.as_slice() < self.bytes,
+        }
+    }
+}
+
+/// The zero-padded inline bytes of a member as three big-endian words (the last overlapping
+/// the second by two bytes). Comparing the words, then the lengths, orders members as their
+/// bytes: up to the shorter length the words agree with the bytes, and past it the shorter one
+/// has zeros, which sort first or tie (a tie the lengths settle).
+#[inline]
+fn inline_words(d: &[u8; INLINE_CAP]) -> [u64; 3] {
+    let word = |at: usize| {
+        d.get(at..)
+            .and_then(|r| r.first_chunk::<8>())
+            .map_or(0, |w| u64::from_be_bytes(*w))
+    };
+    [word(0), word(8), word(INLINE_CAP - 8)]
+}
+
+/// Asks the CPU to start loading node `n`'s line: a search prefetches, at each node it reaches,
+/// the next node one level down, where it goes if it stops here, so that the load overlaps the
+/// comparison at this level.
+#[inline(always)]
+fn prefetch(n: &Node) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults nor reads into the program; `n` is a
+    // valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((n as *const Node).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = n;
+}
+
+/// Bytes of one [`High`].
+const HIGH_SIZE: usize = std::mem::size_of::<High>();
 
 /// Where node `i` is: its chunk and its slot in the chunk.
 #[inline]
@@ -135,10 +269,16 @@ impl Arena {
 
     /// Gives node `i` `level` levels (all unlinked).
     fn set_levels(&mut self, i: u32, level: usize) {
-        let upper = vec![Link::default(); level.saturating_sub(1)].into_boxed_slice();
-        self.extra += upper.len() * std::mem::size_of::<Link>();
-        let old = std::mem::replace(&mut self.get_mut(i).upper, upper);
-        self.extra -= old.len() * std::mem::size_of::<Link>();
+        let high = (level > 1 + INLINE_UP)
+            .then(|| Box::new(High([Link::default(); MAX_LEVEL - 1 - INLINE_UP])));
+        if high.is_some() {
+            self.extra += HIGH_SIZE;
+        }
+        let n = self.get_mut(i);
+        n.up = [Link::default(); INLINE_UP];
+        if std::mem::replace(&mut n.high, high).is_some() {
+            self.extra -= HIGH_SIZE;
+        }
     }
 
     #[inline]
@@ -176,7 +316,7 @@ impl Arena {
     fn release(&mut self, i: u32) {
         let free = self.free;
         let old = std::mem::take(self.get_mut(i));
-        self.extra -= old.member.heap_size() + old.upper.len() * std::mem::size_of::<Link>();
+        self.extra -= old.extra();
         let n = self.get_mut(i);
         n.next0 = free;
         self.free = i;
@@ -388,25 +528,12 @@ impl BigZSet {
 
     #[inline]
     fn fwd(&self, x: u32, i: usize) -> u32 {
-        let n = self.arena.get(x);
-        if i == 0 {
-            n.next0
-        } else {
-            n.upper.get(i - 1).map_or(NIL, |l| l.next)
-        }
+        self.arena.get(x).fwd(i)
     }
 
     #[inline]
     fn span(&self, x: u32, i: usize) -> usize {
-        if i == 0 {
-            1
-        } else {
-            self.arena
-                .get(x)
-                .upper
-                .get(i - 1)
-                .map_or(0, |l| l.span as usize)
-        }
+        self.arena.get(x).span(i)
     }
 
     #[inline]
@@ -414,25 +541,16 @@ impl BigZSet {
         let n = self.arena.get_mut(x);
         if i == 0 {
             n.next0 = next;
-        } else if let Some(l) = n.upper.get_mut(i - 1) {
+        } else if let Some(l) = n.link_mut(i) {
             l.next = next;
         }
     }
 
     #[inline]
     fn set_span(&mut self, x: u32, i: usize, span: usize) {
-        if i > 0 {
-            if let Some(l) = self.arena.get_mut(x).upper.get_mut(i - 1) {
-                l.span = span as u32;
-            }
+        if let Some(l) = self.arena.get_mut(x).link_mut(i) {
+            l.span = span as u32;
         }
-    }
-
-    /// Whether node `x` sorts before `(score, member)`.
-    #[inline]
-    fn before(&self, x: u32, score: f64, member: &[u8]) -> bool {
-        let n = self.arena.get(x);
-        n.score < score || (n.score == score && n.member.as_slice() < member)
     }
 
     // --- nodes -------------------------------------------------------------------------
@@ -491,11 +609,15 @@ impl BigZSet {
     /// The node holding `member`.
     #[inline]
     pub fn find(&self, member: &[u8]) -> Option<NodeId> {
+        self.find_hashed(member, member_hash(member))
+    }
+
+    /// The node holding `member`, whose [`member_hash`] is `hash`.
+    #[inline]
+    pub fn find_hashed(&self, member: &[u8], hash: u64) -> Option<NodeId> {
         let arena = &self.arena;
         self.map
-            .find_by(member_hash(member), |&x| {
-                arena.get(x).member.as_slice() == member
-            })
+            .find_by(hash, |&x| arena.get(x).member.as_slice() == member)
             .copied()
     }
 
@@ -509,14 +631,19 @@ impl BigZSet {
 
     /// Adds `member`, known to be absent, with `score` (not NaN).
     pub fn insert_new(&mut self, member: &[u8], score: f64) -> NodeId {
+        self.insert_new_hashed(member, member_hash(member), score)
+    }
+
+    /// [`BigZSet::insert_new`] given the member's [`member_hash`] (ZADD computed it to look the
+    /// member up).
+    pub fn insert_new_hashed(&mut self, member: &[u8], hash: u64, score: f64) -> NodeId {
         let x = self.arena.alloc();
         self.arena.set_member(x, member);
         self.arena.get_mut(x).score = score;
         self.link(x, random_level());
         let arena = &self.arena;
-        self.map.insert_unique_by(member_hash(member), x, |&y| {
-            member_hash(arena.get(y).member.as_slice())
-        });
+        self.map
+            .insert_unique_by(hash, x, |&y| member_hash(arena.get(y).member.as_slice()));
         x
     }
 
@@ -524,7 +651,9 @@ impl BigZSet {
     pub fn set(&mut self, member: &[u8], score: f64) -> bool {
         match self.find(member) {
             Some(x) => {
-                self.update_score(x, score);
+                if self.score_of(x) != score {
+                    self.update_score(x, score);
+                }
                 false
             }
             None => {
@@ -575,42 +704,41 @@ impl BigZSet {
     /// rank.
     fn insert_path(&self, x: u32) -> ([u32; MAX_LEVEL], [usize; MAX_LEVEL]) {
         let n = self.arena.get(x);
-        let (score, member) = (n.score, n.member.as_slice());
+        let (score, key) = (n.score, Key::new(n.member.as_slice()));
         let mut update = [NIL; MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
         let mut cur = NIL;
-        let top = self.level;
-        for i in (0..top).rev() {
-            rank[i] = if i == top - 1 { 0 } else { rank[i + 1] };
+        let mut c = self.arena.get(NIL);
+        let mut r = 0;
+        for i in (0..self.level).rev() {
             loop {
-                let n = self.fwd(cur, i);
-                if n != NIL && self.before(n, score, member) {
-                    rank[i] += self.span(cur, i);
-                    cur = n;
-                } else {
+                let next = c.fwd(i);
+                if next == NIL {
                     break;
                 }
+                let n = self.arena.get(next);
+                if !n.before(score, &key) {
+                    break;
+                }
+                r += c.span(i);
+                cur = next;
+                c = n;
+                if i > 0 {
+                    prefetch(self.arena.get(c.fwd(i - 1)));
+                }
             }
-            update[i] = cur;
+            if let (Some(u), Some(k)) = (update.get_mut(i), rank.get_mut(i)) {
+                *u = cur;
+                *k = r;
+            }
         }
         (update, rank)
     }
 
     /// The `update` path to `(score, member)`: per level, the last node before it.
     fn path_to(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
-        let mut update = [NIL; MAX_LEVEL];
-        let mut cur = NIL;
-        for i in (0..self.level).rev() {
-            loop {
-                let n = self.fwd(cur, i);
-                if n != NIL && self.before(n, score, member) {
-                    cur = n;
-                } else {
-                    break;
-                }
-            }
-            update[i] = cur;
-        }
+        let key = Key::new(member);
+        let (update, _) = self.descend_path(|n| n.before(score, &key));
         update
     }
 
@@ -696,15 +824,23 @@ impl BigZSet {
     /// on a prefix of the list, that is the prefix's last node and length.
     fn descend(&self, go: impl Fn(&Node) -> bool) -> (u32, usize) {
         let mut cur = NIL;
+        let mut c = self.arena.get(NIL);
         let mut rank = 0;
         for i in (0..self.level).rev() {
             loop {
-                let n = self.fwd(cur, i);
-                if n != NIL && go(self.arena.get(n)) {
-                    rank += self.span(cur, i);
-                    cur = n;
-                } else {
+                let next = c.fwd(i);
+                if next == NIL {
                     break;
+                }
+                let n = self.arena.get(next);
+                if !go(n) {
+                    break;
+                }
+                rank += c.span(i);
+                cur = next;
+                c = n;
+                if i > 0 {
+                    prefetch(self.arena.get(c.fwd(i - 1)));
                 }
             }
         }
@@ -715,18 +851,28 @@ impl BigZSet {
     fn descend_path(&self, go: impl Fn(&Node) -> bool) -> ([u32; MAX_LEVEL], usize) {
         let mut update = [NIL; MAX_LEVEL];
         let mut cur = NIL;
+        let mut c = self.arena.get(NIL);
         let mut rank = 0;
         for i in (0..self.level).rev() {
             loop {
-                let n = self.fwd(cur, i);
-                if n != NIL && go(self.arena.get(n)) {
-                    rank += self.span(cur, i);
-                    cur = n;
-                } else {
+                let next = c.fwd(i);
+                if next == NIL {
                     break;
                 }
+                let n = self.arena.get(next);
+                if !go(n) {
+                    break;
+                }
+                rank += c.span(i);
+                cur = next;
+                c = n;
+                if i > 0 {
+                    prefetch(self.arena.get(c.fwd(i - 1)));
+                }
             }
-            update[i] = cur;
+            if let Some(u) = update.get_mut(i) {
+                *u = cur;
+            }
         }
         (update, rank)
     }
@@ -929,7 +1075,7 @@ impl BigZSet {
         let extra: usize = (0..self.arena.used)
             .map(|i| {
                 let n = self.arena.get(i);
-                n.member.heap_size() + n.upper.len() * std::mem::size_of::<Link>()
+                n.extra()
             })
             .sum();
         assert_eq!(extra, self.arena.extra, "heap accounting");
@@ -967,6 +1113,41 @@ impl BigZSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// redis-benchmark's ZADD with `-r` (random scores, 20-byte members, some already there)
+    /// timed; run with
+    /// `cargo test --release -p flint-engine insert_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn insert_timing() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let members: Vec<(Vec<u8>, f64)> = (0..200_000)
+            .map(|_| {
+                let m = format!("element:{:012}", rng.gen_range(0..1_000_000u64));
+                (m.into_bytes(), f64::from(rng.gen_range(0..1_000_000u32)))
+            })
+            .collect();
+        for _ in 0..3 {
+            let mut z = BigZSet::new();
+            let t = std::time::Instant::now();
+            for (m, s) in &members {
+                z.set(m, *s);
+            }
+            let el = t.elapsed();
+            println!(
+                "{} members, {:.0} ns per ZADD",
+                z.len(),
+                el.as_nanos() as f64 / members.len() as f64
+            );
+        }
+    }
+
+    #[test]
+    fn node_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Node>(), 64);
+        assert_eq!(std::mem::align_of::<Node>(), 64);
+    }
 
     #[test]
     fn locate_covers_every_number_once() {
