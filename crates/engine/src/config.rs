@@ -298,6 +298,8 @@ const MULTI_WORD: &[&str] = &["save", "bind", "client-output-buffer-limit"];
 pub struct Settings {
     /// `requirepass` (empty: no password).
     pub requirepass: String,
+    /// The `pubsub` class of `client-output-buffer-limit`.
+    pub pubsub_limits: crate::pubsub::OutputLimits,
     /// `proto-max-bulk-len`.
     pub proto_max_bulk_len: i64,
     /// `client-query-buffer-limit`.
@@ -571,6 +573,8 @@ pub struct Config {
     slowlog_us: std::sync::atomic::AtomicI64,
     /// Collection encoding thresholds, read by every collection write without taking a lock.
     encoding: AtomicEncodingLimits,
+    /// `notify-keyspace-events` as [`crate::notify`] bits, read by every notification.
+    keyspace_events: std::sync::atomic::AtomicU32,
     /// Bumped on every change, so holders of a [`Settings`] snapshot know to refresh it.
     epoch: std::sync::atomic::AtomicU64,
     values: RwLock<BTreeMap<&'static str, String>>,
@@ -785,6 +789,7 @@ impl Config {
             encoding: AtomicEncodingLimits::new(EncodingLimits::from_values(&values)),
             memory: AtomicMemoryLimits::new(MemoryLimits::from_values(&values)),
             epoch: std::sync::atomic::AtomicU64::new(0),
+            keyspace_events: std::sync::atomic::AtomicU32::new(keyspace_events(&values)),
             values: RwLock::new(values),
             settings: RwLock::new(Arc::new(built)),
             file: RwLock::new(None),
@@ -949,6 +954,10 @@ impl Config {
         );
         self.encoding.store(EncodingLimits::from_values(&values));
         self.memory.store(MemoryLimits::from_values(&values));
+        self.keyspace_events.store(
+            keyspace_events(&values),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         *self.settings.write() = Arc::new(built);
         self.epoch
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -993,6 +1002,13 @@ impl Config {
     pub fn maxmemory(&self) -> u64 {
         self.memory
             .maxmemory
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `notify-keyspace-events` as [`crate::notify`] bits (0: off): one relaxed load.
+    #[inline]
+    pub fn keyspace_events(&self) -> u32 {
+        self.keyspace_events
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -1051,11 +1067,19 @@ fn directive(p: &Param, v: &str) -> String {
     s
 }
 
+fn keyspace_events(v: &BTreeMap<&'static str, String>) -> u32 {
+    crate::notify::flags_from_str(v.get("notify-keyspace-events").map_or("", |s| s.as_str()))
+}
+
 fn build(v: &BTreeMap<&'static str, String>) -> Settings {
     let int = |name: &str| v.get(name).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let yes = |name: &str| v.get(name).is_some_and(|s| s == "yes");
     Settings {
         requirepass: v.get("requirepass").cloned().unwrap_or_default(),
+        pubsub_limits: crate::pubsub::OutputLimits::from_config(
+            v.get("client-output-buffer-limit")
+                .map_or("", |s| s.as_str()),
+        ),
         proto_max_bulk_len: int("proto-max-bulk-len"),
         client_query_buffer_limit: int("client-query-buffer-limit").max(0) as usize,
         maxclients: int("maxclients").max(1) as usize,

@@ -334,6 +334,13 @@ const HELLO_NOAUTH: &str = "NOAUTH HELLO must be called with the client already 
 
 // PING [message]
 fn ping(ctx: &mut Ctx<'_>) -> Result<()> {
+    if ctx.sess.pubsub.is_subscribed() && !ctx.out.is_resp3() && ctx.args.len() <= 2 {
+        // A subscribed RESP2 client gets ["pong", message] (as pub/sub messages are arrays).
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(ctx.args.get(1).copied().unwrap_or_default());
+        return Ok(());
+    }
     match ctx.args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(ctx.args[1]),
@@ -493,6 +500,7 @@ fn hello(ctx: &mut Ctx<'_>) -> Result<()> {
 fn reset(ctx: &mut Ctx<'_>) -> Result<()> {
     // Ends MULTI and forgets WATCHed keys (Redis's discardTransaction).
     ctx.engine.discard_transaction(ctx.sess);
+    ctx.engine.unsubscribe_all(ctx.sess);
     ctx.sess.db = 0;
     ctx.sess.handle.db.store(0, Ordering::Relaxed);
     ctx.sess.authenticated = ctx.engine.config.settings().requirepass.is_empty();

@@ -225,6 +225,8 @@ pub struct Engine {
     /// Lua scripting: the interpreters, script cache, function libraries and the state of the
     /// running script (see [`crate::scripting`]).
     pub scripting: crate::scripting::Scripting,
+    /// Pub/sub channels and subscribers (see [`crate::pubsub`]).
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 /// Unix time in milliseconds.
@@ -282,6 +284,7 @@ impl Engine {
             has_propagators: AtomicBool::new(false),
             expire_cursor: Mutex::new((0, 0)),
             scripting: crate::scripting::Scripting::default(),
+            pubsub: crate::pubsub::PubSub::default(),
         })
     }
 
@@ -358,6 +361,7 @@ impl Engine {
                         if propagating {
                             self.propagate(db, &[b"DEL", key]);
                         }
+                        self.notify(crate::notify::EXPIRED, "expired", db, key);
                     }
                     step
                 };

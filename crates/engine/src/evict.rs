@@ -266,6 +266,7 @@ impl Engine {
         drop(shard);
         if let Some(e) = removed {
             Stats::add(&self.stats.evicted_keys, 1);
+            self.notify(crate::notify::EVICTED, "evicted", db, key.as_slice());
             if self.propagating() {
                 self.propagate(db, &[b"DEL", key.as_slice()]);
             }

@@ -210,6 +210,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
         if let Some(e) = ctx.db.remove(key) {
             ctx.db.discard(e.value);
         }
+        ctx.notify(crate::notify::GENERIC, "del", key);
         let lazy = ctx
             .engine
             .config
@@ -226,6 +227,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, basetime: i64, unit: Unit) -> Result<()> {
     // `when > now >= 0` here, so it is a valid non-zero deadline.
     ctx.db.set_expire_in(ctx.db.db, key, when as u64);
     ctx.db.modified(key);
+    ctx.notify(crate::notify::GENERIC, "expire", key);
     // PEXPIREAT is already in absolute form; everything else is rewritten to it.
     // Built only when something consumes records (EXPIRE is a hot command for rate limiters).
     if (basetime != 0 || unit == Unit::Seconds) && ctx.engine.propagating() {
@@ -247,6 +249,7 @@ fn persist(ctx: &mut Ctx<'_>) -> Result<()> {
     if has_ttl {
         ctx.db.set_expire_in(ctx.db.db, key, 0);
         ctx.db.modified(key);
+        ctx.notify(crate::notify::GENERIC, "persist", key);
     }
     ctx.out.int(i64::from(has_ttl));
     Ok(())

@@ -25,6 +25,7 @@ use crate::cmd::{container, def, keys, CommandDef, KeySpec};
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::keyspace::{shard_of, Shard, SHARDS, SHARD_BITS};
+use crate::notify;
 use crate::util::{glob_match, parse_i64};
 use crate::value::{Entry, Value};
 
@@ -208,6 +209,7 @@ fn del_generic(ctx: &mut Ctx<'_>, lazy: bool) -> Result<()> {
     for key in args.iter().skip(1) {
         if let Some(e) = ctx.db.remove(key) {
             deleted += 1;
+            ctx.notify(notify::GENERIC, "del", key);
             if lazy && e.value.heap_size() > LAZYFREE_THRESHOLD_BYTES {
                 big.push(e.value);
             } else {
@@ -282,6 +284,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, nx: bool) -> Result<()> {
     }
     // Redis counts a rename as one change.
     ctx.db.dirty = dirty + 1;
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -348,6 +352,7 @@ fn copy(ctx: &mut Ctx<'_>) -> Result<()> {
         ctx.db.discard(old);
     }
     ctx.db.dirty = dirty + 1;
+    ctx.notify_in(notify::GENERIC, "copy_to", dst_db, dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -380,6 +385,8 @@ fn move_(ctx: &mut Ctx<'_>) -> Result<()> {
     let expire_at = moved.expire_at();
     ctx.db.insert_new_in(dst_db, key, moved.value, expire_at);
     ctx.db.dirty = dirty + 1;
+    ctx.notify_in(notify::GENERIC, "move_from", src_db, key);
+    ctx.notify_in(notify::GENERIC, "move_to", dst_db, key);
     ctx.out.int(1);
     Ok(())
 }

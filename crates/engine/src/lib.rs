@@ -31,6 +31,8 @@ pub mod lazyfree;
 pub mod lp;
 pub mod memory;
 pub mod multi;
+pub mod notify;
+pub mod pubsub;
 pub mod scripting;
 pub mod segtable;
 pub mod server;
@@ -65,5 +67,6 @@ pub(crate) fn all_commands() -> Vec<&'static [cmd::CommandDef]> {
         memory::COMMANDS,
         multi::COMMANDS,
         scripting::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }

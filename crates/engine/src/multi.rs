@@ -428,6 +428,7 @@ impl Engine {
     pub fn close_session(&self, sess: &mut Session) {
         self.leave_batch(sess);
         self.discard_transaction(sess);
+        self.unsubscribe_all(sess);
     }
 
     /// Ends `sess`'s transaction, if any, and forgets what it watches (Redis's

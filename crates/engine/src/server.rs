@@ -1918,7 +1918,9 @@ fn keys_of<'t>(t: &'t Table, args: &[&[u8]]) -> Result<(&'t Command, crate::cmd:
     if !c.subs.is_empty() && args.len() >= 2 {
         c = c.sub(args[1]).ok_or_else(invalid)?;
     }
-    if matches!(c.def.keys, KeySpec::None) {
+    // Channels (SPUBLISH's) are declared as keys flagged `not_key`: not keys here.
+    let only_channels = c.def.key_specs.iter().all(|s| s.flags == "not_key");
+    if matches!(c.def.keys, KeySpec::None) || (only_channels && !c.def.key_specs.is_empty()) {
         return Err(Error::msg("ERR The command has no key arguments"));
     }
     let n = args.len() as i64;

@@ -56,6 +56,8 @@ pub struct Session {
     pub handle: Arc<ClientHandle>,
     /// MULTI/EXEC and WATCH state (see [`crate::multi`]).
     pub tx: crate::multi::TxState,
+    /// Pub/sub subscriptions and the mailbox messages arrive in (see [`crate::pubsub`]).
+    pub pubsub: crate::pubsub::ClientSubs,
     /// The connection's shared hold on the engine gate while it runs a batch (see
     /// `Engine::enter_batch`); EXEC upgrades it to exclusive.
     pub(crate) gate: Option<crate::gate::SharedHold>,
@@ -78,6 +80,7 @@ impl Session {
             pending_ready: Vec::new(),
             handle,
             tx: crate::multi::TxState::default(),
+            pubsub: crate::pubsub::ClientSubs::default(),
             gate: None,
         }
     }

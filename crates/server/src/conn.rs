@@ -17,6 +17,11 @@
 //! thread. After MONITOR the connection also forwards the lines the engine queues for it (see
 //! `flint_engine::engine::MonitorSink`); it still answers commands that do not touch the
 //! keyspace, and RESET turns it back into a normal client.
+//!
+//! A client that subscribed (`flint_engine::pubsub`) also gets the messages queued in its
+//! mailbox: written when the mailbox wakes the connection, and before the reply of each
+//! command it runs meanwhile, so messages and replies keep Redis's order. A subscriber killed
+//! for passing client-output-buffer-limit stops waiting on a socket its client does not read.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -130,6 +135,10 @@ async fn serve(
     let block_wake = Arc::new(tokio::sync::Notify::new());
     let wake = block_wake.clone();
     sess.block_waker = Some(BlockWaker::new(move || wake.notify_one()));
+    // Woken when a pub/sub message is queued for this client (see `flint_engine::pubsub`).
+    let push_wake = Arc::new(tokio::sync::Notify::new());
+    let wake = push_wake.clone();
+    sess.pubsub.waker = Some(BlockWaker::new(move || wake.notify_one()));
     loop {
         // Refresh the settings snapshot only when CONFIG SET changed something.
         if engine.config.epoch() != epoch {
@@ -143,9 +152,10 @@ async fn serve(
             let grow = needed.min(buf.len().max(READ_CHUNK)).max(READ_CHUNK);
             buf.reserve(grow);
         }
-        // Monitors, like replicas, never time out. No timer exists unless `timeout` is set:
-        // registering one per read would cost more than the read.
-        let idle = (settings.timeout_s > 0 && monitor.is_none())
+        // Monitors, like replicas, never time out, nor do subscribers. No timer exists unless
+        // `timeout` is set: registering one per read would cost more than the read.
+        let subscribed = sess.pubsub.is_subscribed();
+        let idle = (settings.timeout_s > 0 && monitor.is_none() && !subscribed)
             .then(|| Duration::from_secs(settings.timeout_s));
         let idle_timer = async {
             match idle {
@@ -159,6 +169,7 @@ async fn serve(
             r = stream.read_buf(&mut buf) => Wake::Read(r?),
             _ = kill.notified() => return Ok(()),
             _ = monitor_wake.notified(), if monitor.is_some() => Wake::Monitor,
+            _ = push_wake.notified(), if subscribed => Wake::Push,
             _ = idle_timer => return Ok(()),
         };
         let n = match woken {
@@ -168,6 +179,15 @@ async fn serve(
                     if !forward_monitor_lines(sink, stream, &mut out, engine).await? {
                         return Ok(());
                     }
+                }
+                continue;
+            }
+            Wake::Push => {
+                if let Some(mailbox) = sess.pubsub.mailbox() {
+                    mailbox.drain_into(&mut out);
+                }
+                if !flush_unless_killed(stream, &mut out, engine, kill).await? {
+                    return Ok(());
                 }
                 continue;
             }
@@ -203,6 +223,13 @@ async fn serve(
                     {
                         continue;
                     }
+                    // Messages that arrived before this command go out before its reply.
+                    if let Some(mailbox) = sess.pubsub.mailbox() {
+                        if mailbox.has_pending() {
+                            mailbox.drain_into(&mut out);
+                        }
+                    }
+                    let reply_at = out.len();
                     let action = if !engine.enter_batch(sess) && !enter_gate(engine, sess).await {
                         // A script has run past busy-reply-threshold holding the gate.
                         busy_command(engine, sess, &args, &mut out)
@@ -215,6 +242,15 @@ async fn serve(
                         engine.execute(sess, &args, &mut out)
                     };
                     drop(args);
+                    // Messages queued while it ran (a script publishing to its own client,
+                    // a keyspace event of its writes) precede its reply, as in Redis.
+                    if let Some(mailbox) = sess.pubsub.mailbox() {
+                        if mailbox.has_pending() {
+                            let reply = out.buffer().split_off(reply_at);
+                            mailbox.drain_into(&mut out);
+                            out.buffer().unsplit(reply);
+                        }
+                    }
                     match action {
                         None => {}
                         Some(Action::Close) => {
@@ -251,6 +287,8 @@ async fn serve(
                                 kill,
                                 wake: &block_wake,
                                 stop,
+                                push: &push_wake,
+                                mailbox: sess.pubsub.mailbox().cloned(),
                             };
                             if !wait_blocked(
                                 engine, stream, &mut buf, &ticket, &mut out, waits, limit,
@@ -294,7 +332,13 @@ async fn serve(
             );
             return Ok(());
         }
-        flush(stream, &mut out, engine).await?;
+        if sess.pubsub.is_subscribed() {
+            if !flush_unless_killed(stream, &mut out, engine, kill).await? {
+                return Ok(());
+            }
+        } else {
+            flush(stream, &mut out, engine).await?;
+        }
         if close || sess.handle.is_killed() {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -307,6 +351,9 @@ struct Waits<'a> {
     kill: &'a tokio::sync::Notify,
     wake: &'a tokio::sync::Notify,
     stop: &'a mut watch::Receiver<bool>,
+    /// Pub/sub messages for a (RESP3) subscriber still reach it while it is blocked.
+    push: &'a tokio::sync::Notify,
+    mailbox: Option<Arc<flint_engine::pubsub::Mailbox>>,
 }
 
 /// A blocking command (BLPOP...) blocked: sends the replies made so far, then waits for the
@@ -344,9 +391,11 @@ async fn wait_blocked(
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        let mut pushed = false;
         tokio::select! {
             biased;
             _ = waits.wake.notified() => {}
+            _ = waits.push.notified(), if waits.mailbox.is_some() => pushed = true,
             _ = &mut timer => {
                 out.raw(&engine.block_timed_out(ticket));
                 return Ok(true);
@@ -368,6 +417,15 @@ async fn wait_blocked(
                 }
             },
         }
+        if pushed {
+            if let Some(mailbox) = &waits.mailbox {
+                mailbox.drain_into(out);
+            }
+            if let Err(e) = flush(stream, out, engine).await {
+                engine.block_cancel(ticket);
+                return Err(e);
+            }
+        }
     }
     engine.block_cancel(ticket);
     Ok(false)
@@ -379,6 +437,8 @@ enum Wake {
     Read(usize),
     /// MONITOR lines are waiting.
     Monitor,
+    /// Pub/sub messages are waiting.
+    Push,
 }
 
 /// Holds the engine gate shared for the rest of the batch. Only called when
@@ -531,6 +591,20 @@ async fn forward_monitor_lines(
     }
     flush(stream, out, engine).await?;
     Ok(true)
+}
+
+/// [`flush`] for a subscriber, which may be killed while the write waits on a client that
+/// does not read (its messages passed client-output-buffer-limit): returns false then.
+async fn flush_unless_killed(
+    stream: &mut TcpStream,
+    out: &mut ReplyWriter,
+    engine: &Engine,
+    kill: &tokio::sync::Notify,
+) -> std::io::Result<bool> {
+    tokio::select! {
+        r = flush(stream, out, engine) => r.map(|()| true),
+        _ = kill.notified() => Ok(false),
+    }
 }
 
 async fn flush(

@@ -60,7 +60,9 @@ impl Engine {
         name: &[u8],
     ) -> Option<Action> {
         Stats::add(&self.stats.total_commands_processed, 1);
-        let cmd = match self.check(sess, args, name) {
+        let checked = self.check(sess, args, name);
+        let checked = checked.and_then(|c| crate::pubsub::check_context(sess, out.is_resp3(), c));
+        let cmd = match checked {
             Ok(cmd) => cmd,
             Err(e) => {
                 if name.eq_ignore_ascii_case(b"exec") {
@@ -241,6 +243,7 @@ impl Engine {
         Stats::add(&self.stats.keyspace_hits, db.hits);
         Stats::add(&self.stats.keyspace_misses, db.misses);
         Stats::add(&self.stats.expired_keys, db.expired.len() as u64);
+        self.notify_lazy_expired(sess, db);
         Stats::add(&self.stats.dirty, db.dirty);
         if !self.propagating() {
             return;

@@ -31,6 +31,7 @@ use crate::config::EncodingLimits;
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal, Needle};
+use crate::notify;
 use crate::segtable::{SegItem, SegTable};
 use crate::small::SmallBytes;
 use crate::util::{glob_match, hincr_by_float, parse_hincr_increment, parse_i64};
@@ -587,6 +588,7 @@ fn hset(ctx: &mut Ctx<'_>) -> Result<()> {
             n
         }
     };
+    ctx.notify(notify::HASH, "hset", key);
     if ctx.cmd.def.name == "hmset" {
         ctx.out.ok();
     } else {
@@ -614,12 +616,14 @@ fn hsetnx(ctx: &mut Ctx<'_>) -> Result<()> {
             hash_set(&mut v, field, value, &lim);
             let db = ctx.db.db;
             ctx.db.insert_new_in(db, key, v, 0);
+            ctx.notify(notify::HASH, "hset", key);
             ctx.out.int(1);
             return Ok(());
         }
     };
     if set {
         ctx.db.modified(key);
+        ctx.notify(notify::HASH, "hset", key);
     }
     ctx.out.int(i64::from(set));
     Ok(())
@@ -717,10 +721,14 @@ fn hdel(ctx: &mut Ctx<'_>) -> Result<()> {
             (deleted, emptied)
         }
     };
+    if deleted > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
+    }
     if emptied {
         if let Some(e) = ctx.db.remove(key) {
             ctx.db.discard(e.value);
         }
+        ctx.notify(notify::GENERIC, "del", key);
     } else if deleted > 0 {
         ctx.db.modified(key);
     }
@@ -790,6 +798,7 @@ fn hincrby(ctx: &mut Ctx<'_>) -> Result<()> {
             incr
         }
     };
+    ctx.notify(notify::HASH, "hincrby", key);
     ctx.out.int(n);
     Ok(())
 }
@@ -827,6 +836,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>) -> Result<()> {
             sum
         }
     };
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.out.bulk(&sum);
     if ctx.engine.propagating() {
         // Replicas get the final value, never redo the float arithmetic.

@@ -26,6 +26,7 @@ use crate::cmd::{def, keys, BeginSearch, CommandDef, FindKeys, KeySpec, KeySpecD
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{LpVal, Needle};
+use crate::notify;
 use crate::util::parse_i64;
 use crate::value::Value;
 use crate::ReplyWriter;
@@ -234,6 +235,31 @@ fn finish_removal(db: &mut DbView<'_>, key: &[u8], empty: bool, dirty: u64, chan
     db.dirty = dirty + changes;
 }
 
+/// The keyspace events of a removal from the list at `key`: `event`, then `del` if the list
+/// was emptied (and so deleted).
+fn notify_removal(ctx: &mut Ctx<'_>, event: &str, key: &[u8], empty: bool) {
+    ctx.notify(notify::LIST, event, key);
+    if empty {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+/// The event of a pop from `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// The event of a push to `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
 /// Resolves LRANGE/LTRIM's `start`/`stop` as Redis does; `None` for an empty range.
 fn resolve_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
     let llen = len as i64;
@@ -316,6 +342,7 @@ fn push_generic(ctx: &mut Ctx<'_>, end: End, only_existing: bool) -> Result<()> 
         }
     };
     ctx.db.dirty = dirty + elems.len() as u64;
+    ctx.notify(notify::LIST, push_event(end), key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -379,6 +406,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, end: End) -> Result<()> {
     remove_from_end(l, end, n);
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, n as u64);
+    notify_removal(ctx, pop_event(end), key, empty);
     Ok(())
 }
 
@@ -440,6 +468,7 @@ fn lset(ctx: &mut Ctx<'_>) -> Result<()> {
     };
     l.set(i, arg(args, 3), fill);
     ctx.db.modified(arg(args, 1));
+    ctx.notify(notify::LIST, "lset", arg(args, 1));
     ctx.out.ok();
     Ok(())
 }
@@ -466,6 +495,7 @@ fn linsert(ctx: &mut Ctx<'_>) -> Result<()> {
     l.insert(at + usize::from(after), arg(args, 4), fill);
     let len = l.len();
     ctx.db.modified(arg(args, 1));
+    ctx.notify(notify::LIST, "linsert", arg(args, 1));
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -485,6 +515,9 @@ fn lrem(ctx: &mut Ctx<'_>) -> Result<()> {
     let removed = l.remove_matching(&Needle::new(arg(args, 3)), max, count < 0, fill);
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, removed as u64);
+    if removed > 0 {
+        notify_removal(ctx, "lrem", key, empty);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -509,6 +542,7 @@ fn ltrim(ctx: &mut Ctx<'_>) -> Result<()> {
     l.remove_front(front);
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, (front + back) as u64);
+    notify_removal(ctx, "ltrim", key, empty);
     ctx.out.ok();
     Ok(())
 }
@@ -641,6 +675,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> Result<bool> {
         End::Tail => l.pop_back(),
     }
     .unwrap_or_default();
+    let mut emptied = false;
     if src == dst {
         // A rotation: the list never becomes empty.
         push_all(l, &[&value], to, fill);
@@ -651,6 +686,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> Result<bool> {
                 ctx.db.discard(e.value);
             }
         }
+        emptied = empty;
         match list_of(&mut ctx.db, dst)? {
             Some(d) => push_all(d, &[&value], to, fill),
             None => {
@@ -662,6 +698,9 @@ fn lmove_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> Result<bool> {
         }
     }
     ctx.db.dirty = dirty + 1;
+    // As Redis: the push, then the pop (and the source's deletion).
+    ctx.notify(notify::LIST, push_event(to), dst);
+    notify_removal(ctx, pop_event(from), src, emptied);
     ctx.out.bulk(&value);
     Ok(true)
 }
@@ -713,6 +752,7 @@ fn mpop_from(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: usize) -> Resul
         remove_from_end(l, end, n);
         let empty = l.is_empty();
         finish_removal(&mut ctx.db, key, empty, dirty, n as u64);
+        notify_removal(ctx, pop_event(end), key, empty);
         let pop: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
         let n_text = itoa::Buffer::new().format(n).as_bytes().to_vec();
         ctx.propagate_as(vec![record(&[pop, key, &n_text])]);
@@ -765,6 +805,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, end: End) -> Result<()> {
         remove_from_end(l, end, 1);
         let empty = l.is_empty();
         finish_removal(&mut ctx.db, key, empty, dirty, 1);
+        notify_removal(ctx, pop_event(end), key, empty);
         let pop: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
         ctx.propagate_as(vec![record(&[pop, key])]);
         return Ok(());

@@ -25,6 +25,7 @@ use bytes::Bytes;
 use crate::cmd::{def, keys, CommandDef};
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
+use crate::notify;
 use crate::small::SmallBytes;
 use crate::util::{incr_by_float, parse_i64};
 use crate::value::Value;
@@ -316,9 +317,15 @@ fn set_generic(
         None => 0,
     };
     let old = ctx.db.set(key, Value::string(value), ttl);
+    // As Redis: GET's reply, then the events, then SET's own reply.
     if opts.get {
         reply_value(ctx.out, old.as_ref());
-    } else {
+    }
+    ctx.notify(notify::STRING, "set", key);
+    if expire_at.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
+    if !opts.get {
         ok.write(ctx.out);
     }
     if let Some(v) = old {
@@ -419,6 +426,7 @@ fn getdel(ctx: &mut Ctx<'_>) -> Result<()> {
             if let Some(e) = ctx.db.remove(key) {
                 reply_value(ctx.out, Some(&e.value));
                 ctx.db.discard(e.value);
+                ctx.notify(notify::GENERIC, "del", key);
                 if ctx.engine.propagating() {
                     ctx.propagate_as(vec![record(&[b"DEL", key])]);
                 }
@@ -455,16 +463,19 @@ fn getex(ctx: &mut Ctx<'_>) -> Result<()> {
             if let Some(e) = ctx.db.remove(key) {
                 ctx.db.discard(e.value);
             }
+            ctx.notify(notify::GENERIC, "del", key);
             record(&[b"DEL", key])
         }
         Some(ms) => {
             ctx.db.set_expire_in(ctx.db.db, key, ms);
             ctx.db.modified(key);
+            ctx.notify(notify::GENERIC, "expire", key);
             record(&[b"PEXPIREAT", key, itoa::Buffer::new().format(ms).as_bytes()])
         }
         None if opts.persist && had_ttl => {
             ctx.db.set_expire_in(ctx.db.db, key, 0);
             ctx.db.modified(key);
+            ctx.notify(notify::GENERIC, "persist", key);
             record(&[b"PERSIST", key])
         }
         None => return Ok(()),
@@ -504,6 +515,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, nx: bool) -> Result<()> {
             if let Some(old) = ctx.db.set(key, Value::string(value), 0) {
                 ctx.db.discard(old);
             }
+            ctx.notify(notify::STRING, "set", key);
         }
     }
     if nx {
@@ -552,6 +564,7 @@ fn append(ctx: &mut Ctx<'_>) -> Result<()> {
             total
         }
     };
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -646,6 +659,7 @@ fn setrange(ctx: &mut Ctx<'_>) -> Result<()> {
             total
         }
     };
+    ctx.notify(notify::STRING, "setrange", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -657,6 +671,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, incr: i64) -> Result<()> {
     // One probe whether the key exists or not (a counter is usually created by its first INCR).
     let (entry, created) = ctx.db.get_or_insert(key, || Value::Int(incr));
     if created {
+        ctx.notify(notify::STRING, "incrby", key);
         ctx.out.int(incr);
         return Ok(());
     }
@@ -670,6 +685,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, incr: i64) -> Result<()> {
     let n = current.checked_add(incr).ok_or(Error::Overflow)?;
     entry.value = Value::Int(n);
     ctx.db.modified(key);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(n);
     Ok(())
 }
@@ -724,6 +740,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>) -> Result<()> {
             sum
         }
     };
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.out.bulk(&result);
     if ctx.engine.propagating() {
         // Float formatting must not be redone elsewhere: replicas get the final value.
