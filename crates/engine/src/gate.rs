@@ -337,7 +337,12 @@ mod tests {
                 let (g, inside, stop) = (g.clone(), inside.clone(), stop.clone());
                 std::thread::spawn(move || {
                     let mut n = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
+                    // Until the writers are done, and in any case until this reader got in once
+                    // (under load the writers may finish before a reader thread even ran).
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                    while !stop.load(Ordering::Relaxed)
+                        || (n == 0 && std::time::Instant::now() < deadline)
+                    {
                         let h = g.enter_blocking();
                         inside.fetch_add(1, Ordering::SeqCst);
                         std::hint::spin_loop();
