@@ -428,9 +428,7 @@ impl Engine {
             Some(p) => {
                 // Free keyspace slots count as free memory, as eviction sees it (`evict.rs`).
                 let mut m = p();
-                m.allocated = m
-                    .allocated
-                    .saturating_sub(crate::keyspace::slab_free_bytes());
+                m.allocated = crate::keyspace::in_use(m.allocated);
                 m
             }
             None => MemoryStats {

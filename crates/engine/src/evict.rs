@@ -55,10 +55,16 @@ pub struct Lfu {
 }
 
 impl Lfu {
+    /// The wrapping minute clock at `now_ms`.
+    #[inline]
+    pub fn minutes(now_ms: u64) -> u32 {
+        ((now_ms / 60_000) & LFU_MINUTES_MAX as u64) as u32
+    }
+
     /// The LFU parameters at `now_ms`.
     pub fn new(now_ms: u64, limits: &MemoryLimits) -> Self {
         Lfu {
-            now_min: ((now_ms / 60_000) & LFU_MINUTES_MAX as u64) as u32,
+            now_min: Self::minutes(now_ms),
             log_factor: limits.lfu_log_factor,
             decay_time: limits.lfu_decay_time,
         }
@@ -168,17 +174,21 @@ fn time_limit(tenacity: u32) -> Option<Duration> {
     }
 }
 
+/// Seconds since a key with LRU clock `lru` was used, at clock `now` (Redis's
+/// `estimateObjectIdleTime`: the clock wraps at [`crate::value::CLOCK_MAX`]).
+#[inline]
+pub fn idle_seconds(now: u32, lru: u32) -> u32 {
+    if now >= lru {
+        now - lru
+    } else {
+        now + (crate::value::CLOCK_MAX - lru)
+    }
+}
+
 /// The eviction score of an entry under `policy` (higher: evict first).
 fn score(e: &Entry, policy: Policy, lru_now: u32, lfu: &Lfu) -> u64 {
     match policy {
-        Policy::AllKeysLru | Policy::VolatileLru => {
-            let idle = if lru_now >= e.lru() {
-                lru_now - e.lru()
-            } else {
-                lru_now + (crate::value::CLOCK_MAX - e.lru())
-            };
-            idle as u64
-        }
+        Policy::AllKeysLru | Policy::VolatileLru => idle_seconds(lru_now, e.lru()) as u64,
         Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu.decayed(e.lru()) as u64,
         Policy::VolatileTtl => u64::MAX - e.expire_at(),
         _ => 0,
@@ -192,7 +202,7 @@ impl Engine {
     #[inline]
     pub fn used_memory(&self) -> u64 {
         match self.used_memory_probe.get() {
-            Some(p) => p().saturating_sub(crate::keyspace::slab_free_bytes()),
+            Some(p) => crate::keyspace::in_use(p()),
             None => crate::engine::rss_bytes(),
         }
     }

@@ -760,7 +760,7 @@ fn lfu_policy(ctx: &Ctx<'_>) -> bool {
 /// Redis's `LFUDecrAndReturn` at `now_ms` with `lfu-decay-time` `decay_minutes`.
 fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u32) -> u64 {
     let lfu = crate::evict::Lfu {
-        now_min: ((now_ms / 60_000) & crate::evict::LFU_MINUTES_MAX as u64) as u32,
+        now_min: crate::evict::Lfu::minutes(now_ms),
         log_factor: 0,
         decay_time: decay_minutes,
     };
@@ -808,11 +808,7 @@ fn object_idletime(ctx: &mut Ctx<'_>) -> Result<()> {
     }
     // The clock is 22 bits of seconds and wraps about every 48 days.
     let now = crate::engine::Engine::lru_clock(ctx.db.now_ms);
-    let idle = if now >= lru {
-        now - lru
-    } else {
-        now + (crate::value::CLOCK_MAX - lru)
-    };
+    let idle = crate::evict::idle_seconds(now, lru);
     ctx.out.int(i64::from(idle));
     Ok(())
 }

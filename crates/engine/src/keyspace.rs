@@ -115,6 +115,13 @@ fn count_slab_free(slots: i64) {
         .fetch_add(slots * ENTRY_BYTES as i64, Ordering::Relaxed);
 }
 
+/// What of `allocated` (the allocator's count) is in use: less the free entry slots, which
+/// the next keys reuse without asking the allocator (used_memory and maxmemory count this).
+#[inline]
+pub fn in_use(allocated: u64) -> u64 {
+    allocated.saturating_sub(slab_free_bytes())
+}
+
 /// Bytes of free entry slots in every shard's slab (see [`SLAB_FREE`]).
 pub fn slab_free_bytes() -> u64 {
     SLAB_FREE
@@ -375,6 +382,27 @@ pub struct ExpireStep {
     pub wrapped: bool,
 }
 
+/// Gives a found entry a new value, expiry and access clock, keeping the TTL counts of its
+/// segment and shard right; returns the old value.
+fn overwrite(
+    e: &mut Entry,
+    seg: &mut Segment,
+    shard_volatile: &mut usize,
+    value: Value,
+    expire_at: u64,
+    lru: u32,
+) -> Value {
+    count_ttl_change(
+        &mut seg.volatile,
+        shard_volatile,
+        e.has_expire(),
+        expire_at != 0,
+    );
+    e.set_expire_at(expire_at);
+    e.set_lru(lru);
+    std::mem::replace(&mut e.value, value)
+}
+
 /// The hash of the entry in slot `i` (for hashbrown's rehashing and segment splits).
 #[inline]
 fn slot_hash(slab: &Slab, hasher: &KeyHasher, i: u32) -> u64 {
@@ -557,15 +585,7 @@ impl Shard {
             hashbrown::hash_table::Entry::Occupied(found) => {
                 let e = slab.get_mut(*found.get());
                 let expired = e.is_expired(now_ms);
-                count_ttl_change(
-                    &mut seg.volatile,
-                    &mut self.volatile,
-                    e.has_expire(),
-                    expire_at != 0,
-                );
-                let old = std::mem::replace(&mut e.value, value);
-                e.set_expire_at(expire_at);
-                e.set_lru(lru);
+                let old = overwrite(e, seg, &mut self.volatile, value, expire_at, lru);
                 if expired {
                     Upsert::ReplacedExpired(old)
                 } else {
@@ -573,10 +593,7 @@ impl Shard {
                 }
             }
             hashbrown::hash_table::Entry::Vacant(vacant) => {
-                if expire_at != 0 {
-                    seg.volatile += 1;
-                    self.volatile += 1;
-                }
+                count_ttl_change(&mut seg.volatile, &mut self.volatile, false, expire_at != 0);
                 self.len += 1;
                 vacant.insert(slab.alloc(Entry::new(key, value, expire_at, lru)));
                 Upsert::New
@@ -610,17 +627,11 @@ impl Shard {
                 if !e.is_expired(now_ms) {
                     return GetOrInsert::Found(e);
                 }
-                count_ttl_change(&mut seg.volatile, &mut self.volatile, true, expire_at != 0);
-                let old = std::mem::replace(&mut e.value, make());
-                e.set_expire_at(expire_at);
-                e.set_lru(lru);
+                let old = overwrite(e, seg, &mut self.volatile, make(), expire_at, lru);
                 GetOrInsert::ReplacedExpired(e, old)
             }
             hashbrown::hash_table::Entry::Vacant(vacant) => {
-                if expire_at != 0 {
-                    seg.volatile += 1;
-                    self.volatile += 1;
-                }
+                count_ttl_change(&mut seg.volatile, &mut self.volatile, false, expire_at != 0);
                 self.len += 1;
                 let slot = slab.alloc(Entry::new(key, make(), expire_at, lru));
                 vacant.insert(slot);

@@ -255,6 +255,15 @@ struct Registry {
 }
 
 impl Registry {
+    /// Channels, or shard channels when `shard`.
+    fn channels(&self, shard: bool) -> &HashMap<Bytes, Vec<Arc<Mailbox>>> {
+        if shard {
+            &self.shard
+        } else {
+            &self.channels
+        }
+    }
+
     fn map(&mut self, kind: Kind) -> &mut HashMap<Bytes, Vec<Arc<Mailbox>>> {
         match kind {
             Kind::Channel => &mut self.channels,
@@ -320,7 +329,7 @@ impl PubSub {
         };
         let reg = self.reg.read();
         let mut receivers = 0;
-        let map = if shard { &reg.shard } else { &reg.channels };
+        let map = reg.channels(shard);
         if let Some(list) = map.get(channel) {
             let word: &[u8] = if shard { b"smessage" } else { b"message" };
             let frame = message_frame(word, None, channel, msg);
@@ -347,7 +356,7 @@ impl PubSub {
     /// Active channels (`shard`: shard channels) matching `pattern` (all if `None`).
     pub fn channels(&self, shard: bool, pattern: Option<&[u8]>) -> Vec<Bytes> {
         let reg = self.reg.read();
-        let map = if shard { &reg.shard } else { &reg.channels };
+        let map = reg.channels(shard);
         map.keys()
             .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
             .cloned()
@@ -357,7 +366,7 @@ impl PubSub {
     /// Subscribers of `channel` (`shard`: of the shard channel), patterns not counted.
     pub fn numsub(&self, shard: bool, channel: &[u8]) -> usize {
         let reg = self.reg.read();
-        let map = if shard { &reg.shard } else { &reg.channels };
+        let map = reg.channels(shard);
         map.get(channel).map_or(0, Vec::len)
     }
 

@@ -1412,7 +1412,7 @@ fn debug_object(ctx: &mut Ctx<'_>) -> Result<()> {
             Value::Int(n) if (0..10_000).contains(&n) => i32::MAX as i64,
             _ => 1,
         };
-        let idle = now_clock.wrapping_sub(e.lru()) & crate::value::CLOCK_MAX;
+        let idle = crate::evict::idle_seconds(now_clock, e.lru());
         format!(
             "Value at:{:#x} refcount:{refcount} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{idle}",
             e as *const _ as usize,
