@@ -45,6 +45,9 @@ pub enum Kind {
     Save,
     /// `notify-keyspace-events`: class characters from `Ag$lshzxeKEtmdn`, printed canonically.
     KeyspaceEvents,
+    /// `client-output-buffer-limit`: groups of `class hard soft seconds`, merged into the
+    /// current value (classes not named keep theirs), printed as all three classes in bytes.
+    OutputBufferLimit,
     /// Any string.
     Str,
 }
@@ -160,7 +163,7 @@ pub static PARAMS: &[Param] = &[
     p("bind-source-addr", Kind::Str, ""),
     fixed("bio_cpulist", Kind::Str, ""),
     p("busy-reply-threshold", Kind::Int(0, MAX), "5000").alias("lua-time-limit"),
-    p("client-output-buffer-limit", Kind::Str, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    p("client-output-buffer-limit", Kind::OutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
     p("client-query-buffer-limit", Kind::Memory(1048576, MAX as u64), "1073741824"),
     p("cluster-allow-pubsubshard-when-down", Kind::Bool, "yes"),
     p("cluster-allow-reads-when-down", Kind::Bool, "no"),
@@ -704,8 +707,65 @@ fn canonical(param: &Param, value: &str) -> std::result::Result<String, String> 
         }
         Kind::Save => canonical_save(value),
         Kind::KeyspaceEvents => canonical_keyspace_events(value),
+        // Merged with the current value by `set_many`; alone, against the defaults.
+        Kind::OutputBufferLimit => canonical_output_limits(param.default, value),
         Kind::Str => Ok(value.to_string()),
     }
+}
+
+/// `client-output-buffer-limit` set to `value` over `current` (Redis's
+/// `setConfigClientOutputBufferLimitOption`): every group is checked before any applies; a class
+/// named twice takes its last group; `replica` is `slave`.
+fn canonical_output_limits(current: &str, value: &str) -> std::result::Result<String, String> {
+    const CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let class_of = |w: &str| match w.to_ascii_lowercase().as_str() {
+        "normal" => Some(0),
+        "slave" | "replica" => Some(1),
+        "pubsub" => Some(2),
+        _ => None,
+    };
+    // The current limits (always canonical: three groups in bytes).
+    let mut limits = [[0u64; 3]; 3];
+    for group in current
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .chunks_exact(4)
+    {
+        if let Some(c) = class_of(group[0]) {
+            for (slot, w) in limits[c].iter_mut().zip(&group[1..]) {
+                *slot = w.parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut staged = Vec::with_capacity(words.len() / 4);
+    for group in words.chunks_exact(4) {
+        let Some(c) = class_of(group[0]) else {
+            return Err("Invalid client class specified in buffer limit configuration.".into());
+        };
+        let seconds = strtoll_whole(group[3]).filter(|s| *s >= 0);
+        match (parse_memory(group[1]), parse_memory(group[2]), seconds) {
+            (Some(hard), Some(soft), Some(secs)) => staged.push((c, [hard, soft, secs as u64])),
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                )
+            }
+        }
+    }
+    for (c, l) in staged {
+        limits[c] = l;
+    }
+    Ok(CLASSES
+        .iter()
+        .zip(limits)
+        .map(|(name, [h, s, t])| format!("{name} {h} {s} {t}"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// `save`: `""` or pairs `seconds changes` with seconds >= 1 and changes >= 0 (C `strtoll`,
@@ -938,12 +998,19 @@ impl Config {
             }
             params.push(p);
         }
+        let mut values = self.values.write();
         let mut staged = Vec::with_capacity(pairs.len());
         for ((name, value), p) in pairs.iter().zip(params) {
-            let v = canonical(p, value).map_err(|why| failed(name, &why))?;
+            let v = match p.kind {
+                Kind::OutputBufferLimit => canonical_output_limits(
+                    values.get(p.name).map_or(p.default, |v| v.as_str()),
+                    value,
+                ),
+                _ => canonical(p, value),
+            }
+            .map_err(|why| failed(name, &why))?;
             staged.push((p.name, v));
         }
-        let mut values = self.values.write();
         for (name, v) in staged {
             values.insert(name, v);
         }
@@ -1114,6 +1181,60 @@ mod tests {
         assert_eq!(c.memory().samples, 5);
         assert_eq!(c.encoding().hash_max_listpack_entries, 7);
         assert_eq!(c.encoding().zset_max_listpack_value, 1024);
+    }
+
+    #[test]
+    fn output_buffer_limits_merge_and_normalise_as_redis() {
+        let c = Config::new();
+        let get = || c.get("client-output-buffer-limit").unwrap();
+        assert_eq!(
+            get(),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        c.set("client-output-buffer-limit", "pubsub 64mb 16mb 60", false)
+            .unwrap();
+        assert_eq!(
+            get(),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 67108864 16777216 60"
+        );
+        c.set(
+            "client-output-buffer-limit",
+            "NORMAL 1k 2K 3 replica 100 200 3",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            get(),
+            "normal 1000 2000 3 slave 100 200 3 pubsub 67108864 16777216 60"
+        );
+        c.set(
+            "client-output-buffer-limit",
+            "pubsub 1 1 1 pubsub 5 5 5",
+            false,
+        )
+        .unwrap();
+        c.set("client-output-buffer-limit", "", false).unwrap();
+        assert!(get().ends_with("pubsub 5 5 5"));
+        for (bad, why) in [
+            ("pubsub 1 2", "Wrong number of arguments"),
+            ("master 1 2 3", "Invalid client class"),
+            ("normal 1x 2 3", "Error in hard, soft or soft_seconds"),
+            ("normal 1 2 -3", "Error in hard, soft or soft_seconds"),
+            ("normal 1 2 3 foo 1 2 3", "Invalid client class"),
+        ] {
+            let err = c
+                .set("client-output-buffer-limit", bad, false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(
+                    "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - "
+                ) && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+        // A refused value changes nothing, not even the groups before the bad one.
+        assert_eq!(get(), "normal 1000 2000 3 slave 100 200 3 pubsub 5 5 5");
     }
 
     #[test]
