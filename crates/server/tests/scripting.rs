@@ -776,3 +776,46 @@ fn compare_keys_do_not_expire_during_a_script() {
         "EXISTS k",
     ]);
 }
+
+/// Over maxmemory (Redis 7.0): a script with a shebang, or a function, that declared neither
+/// `no-writes` nor `allow-oom` is refused before it runs (even with bad numkeys or a syntax
+/// error), EVAL_RO/FCALL_RO included; a script without a shebang runs and only its write
+/// calls fail, until it wrote once (a DEL first lets the SET through); `allow-oom` lets writes
+/// through. An unknown SHA1 or function still gets its own error.
+#[test]
+fn compare_scripts_over_maxmemory() {
+    compare(&[
+        "SET k v",
+        "SCRIPT LOAD \"#!lua\\nreturn 1\"",
+        "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function(k, a) return redis.call('set', 'fa', '1') end)\\nredis.register_function{function_name='g', callback=function(k, a) return redis.call('set', 'ga', '1') end, flags={'allow-oom'}}\\nredis.register_function{function_name='h', callback=function(k, a) return redis.call('get', 'k') end, flags={'no-writes'}}\"",
+        "CONFIG SET maxmemory 1",
+        "SET other v",
+        "EVAL \"return redis.call('set', 'a', 'b')\" 0",
+        "EVAL \"return redis.pcall('set', 'a', 'b')\" 0",
+        "EVAL \"return redis.call('get', 'k')\" 0",
+        "EVAL \"redis.call('del', 'zz') return redis.call('set', 'a', 'b')\" 0",
+        "EVAL \"#!lua\\nreturn 1\" 0",
+        "EVAL \"#!lua\\nreturn 1\" -1",
+        "EVAL \"#!lua\\nreturn +\" 0",
+        "EVAL \"#!lua flags=bogus\\nreturn 1\" 0",
+        "EVAL \"#!lua flags=no-writes\\nreturn redis.call('get', 'k')\" 0",
+        "EVAL \"#!lua flags=no-writes\\nreturn redis.call('set', 'k', 'w')\" 0",
+        "EVAL \"#!lua flags=allow-oom\\nreturn redis.call('set', 'a', 'c')\" 0",
+        "EVAL_RO \"#!lua\\nreturn 1\" 0",
+        "EVAL_RO \"return 1\" 0",
+        "EVALSHA 0000000000000000000000000000000000000000 0",
+        "EVALSHA cb70127618f0b0be70c53cf6bfcfa54a29d9b0c0 0",
+        "EVALSHA_RO cb70127618f0b0be70c53cf6bfcfa54a29d9b0c0 0",
+        "FCALL f 0",
+        "FCALL f -1",
+        "FCALL g 0",
+        "FCALL h 0",
+        "FCALL_RO f 0",
+        "FCALL_RO g 0",
+        "FCALL_RO h 0",
+        "FCALL nope 0",
+        "CONFIG SET maxmemory 0",
+        "EVAL \"#!lua\\nreturn redis.call('get', 'a')\" 0",
+        "FCALL f 0",
+    ]);
+}

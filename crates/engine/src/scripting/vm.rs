@@ -18,6 +18,7 @@
 //! table as is, as `redis.call`). Being a C function, the trampoline also keeps Lua from
 //! eliminating the caller's frame on `return redis.call(...)`, so error positions are right.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -238,6 +239,10 @@ pub(crate) struct RunCtx<'a> {
     pub state: &'a Arc<RunState>,
     /// Writes are refused (EVAL_RO, FCALL_RO, `no-writes`).
     pub read_only: bool,
+    /// Memory was over maxmemory when the script started and it has no `allow-oom`: its
+    /// denyoom calls fail with OOM until it wrote (Redis's scriptVerifyOOM: a script that
+    /// already changed the dataset cannot be stopped half-way).
+    pub oom: bool,
     /// The script client's protocol (`redis.setresp`).
     pub resp3: bool,
     /// Reused buffer for the replies of called commands.
@@ -1127,21 +1132,24 @@ fn redis_call(lua: &Lua, slot: &CtxSlot, a: MultiValue, raise: bool) -> mlua::Re
         Ok(v) => v,
         Err(t) => return done(t, true),
     };
-    let ran = slot.with(|ctx| -> std::result::Result<bytes::Bytes, &'static str> {
+    let ran = slot.with(|ctx| -> std::result::Result<bytes::Bytes, Cow<'static, str>> {
         let engine = ctx.engine;
         let Some(cmd) = lookup(engine, &argv) else {
-            return Err("Unknown Redis command called from script");
+            return Err("Unknown Redis command called from script".into());
         };
         let n = argv.len() as i32;
         let arity = cmd.def.arity;
         if (arity > 0 && arity != n) || n < -arity {
-            return Err("Wrong number of args calling Redis command from script");
+            return Err("Wrong number of args calling Redis command from script".into());
         }
         if cmd.has(flags::NOSCRIPT) {
-            return Err("This Redis command is not allowed from script");
+            return Err("This Redis command is not allowed from script".into());
         }
         if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
-            return Err("Write commands are not allowed from read-only scripts.");
+            return Err("Write commands are not allowed from read-only scripts.".into());
+        }
+        if ctx.oom && cmd.has(flags::DENYOOM) && !ctx.state.wrote.load(Ordering::Acquire) {
+            return Err(format!("-{}", crate::error::Error::Oom).into());
         }
         if cmd.has(flags::WRITE) {
             ctx.state.wrote.store(true, Ordering::Release);
