@@ -16,7 +16,8 @@
 # TESTS ("set get incr mset"; also e.g. "lpush rpop sadd spop hset zadd lrange_100", and
 # "evalsha": EVALSHA of `return 1`), KEYS and
 # COLLECTIONS (memory mode: string keys, default 1000000; hashes/zsets, default 100000), DATASETS, SERVER_CPU (0), CLIENT_CPU (1),
-# REDIS_PORT (16379), FLINT_PORT (16380), FLINT_BIN (default: target/release/flint-server, built
+# REDIS_PORT (16379), FLINT_PORT (16380), FLINT_THREADS (1: flint's --threads, its workers all
+# pinned to SERVER_CPU too), FLINT_BIN (default: target/release/flint-server, built
 # here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_PORT=${REDIS_PORT:-16379}
 FLINT_PORT=${FLINT_PORT:-16380}
+FLINT_THREADS=${FLINT_THREADS:-1}
 CLK_TCK=$(getconf CLK_TCK)
 
 case "$MODE" in
@@ -84,7 +86,7 @@ start_server() {
         taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
             --appendonly no --daemonize no --logfile /dev/null &
     else
-        taskset -c "$SERVER_CPU" "$FLINT_BIN" --port "$port" --bind 127.0.0.1 --threads 1 \
+        taskset -c "$SERVER_CPU" "$FLINT_BIN" --port "$port" --bind 127.0.0.1 --threads "$FLINT_THREADS" \
             --save '' --loglevel warning >/dev/null 2>&1 &
     fi
     SERVER_PID=$!
@@ -154,7 +156,7 @@ throughput() {
         stop_server
     done
     echo
-    echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads 1"
+    echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads $FLINT_THREADS"
     echo "ratios are flint / redis (rps: higher is better for flint; p99 and CPU: lower is better)"
     printf "%-5s %3s | %11s %11s %5s | %7s %7s %5s | %8s %8s %5s\n" \
         cmd P "rps redis" "rps flint" ratio "p99 r" "p99 f" ratio "us/req r" "us/req f" ratio

@@ -87,23 +87,6 @@ const BUSY_EVAL: &str =
 const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
-/// Whether the command named `name` may run for long (a script until SCRIPT KILL, or SCRIPT /
-/// FUNCTION subcommands that wait for a running script): the server should not run it on a
-/// thread whose other work would starve meanwhile (tokio's `block_in_place`).
-pub fn may_run_long(name: &[u8]) -> bool {
-    const NAMES: &[&[u8]] = &[
-        b"eval",
-        b"evalsha",
-        b"eval_ro",
-        b"evalsha_ro",
-        b"fcall",
-        b"fcall_ro",
-        b"script",
-        b"function",
-    ];
-    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
-}
-
 /// Whether a script with `flags` is refused while used memory is over maxmemory, as a write
 /// command is: one that declared flags (a shebang, or any function) unless it declared
 /// `no-writes` or `allow-oom` (Redis's scriptFlagsToCmdFlags). A script without a shebang is
@@ -204,6 +187,9 @@ pub struct Scripting {
     rng: Arc<AtomicU64>,
     libraries: AtomicUsize,
     functions: AtomicUsize,
+    /// The server's way to stop holding up other clients while a script runs long (see
+    /// [`Scripting::set_escape_hook`]).
+    escape_hook: std::sync::OnceLock<fn() -> bool>,
 }
 
 impl Default for Scripting {
@@ -214,11 +200,28 @@ impl Default for Scripting {
             rng: Arc::new(AtomicU64::new(rand::Rand48::default().state())),
             libraries: AtomicUsize::new(0),
             functions: AtomicUsize::new(0),
+            escape_hook: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Scripting {
+    /// Installs what a script calls once it has run for a while (the time-limit hook's first
+    /// tick, after 100k Lua instructions): scripts run on the thread of the command that
+    /// started them, and the server uses this to hand that thread's other duties (other
+    /// clients' connections) to another thread, so that SCRIPT KILL, FUNCTION KILL and
+    /// SHUTDOWN NOSAVE can be served (and BUSY replied) while the script spins. It returns
+    /// whether that was done; it is called again at the next tick if not. Without a hook
+    /// nothing is done.
+    pub fn set_escape_hook(&self, hook: fn() -> bool) {
+        let _ = self.escape_hook.set(hook);
+    }
+
+    /// Calls the escape hook, if any; true when there is nothing left to do.
+    pub(crate) fn escape(&self) -> bool {
+        self.escape_hook.get().is_none_or(|h| h())
+    }
+
     /// Whether a script is running and has passed `busy-reply-threshold`: other clients must
     /// then get [`Scripting::busy_error`] for every command not flagged `allow_busy`.
     pub fn busy(&self) -> bool {
@@ -486,6 +489,7 @@ fn run_script(
         command,
         started: start,
         threshold_ms,
+        escaped: false,
     };
     let inv = Invocation {
         func,

@@ -255,6 +255,9 @@ pub(crate) struct RunCtx<'a> {
     pub started: Instant,
     /// `busy-reply-threshold` in milliseconds (0: never busy).
     pub threshold_ms: u64,
+    /// The time-limit hook has had the server free the script's thread from its other duties
+    /// (see `Scripting::set_escape_hook`).
+    pub escaped: bool,
 }
 
 /// Where the functions installed once per VM (`redis.call` and friends, the time-limit hook)
@@ -773,7 +776,8 @@ impl Vm {
             .call::<(bool, Value)>((&self.handler, inv.func, &self.real_g, LightUserData(p)))
     }
 
-    /// Installs the instruction-count hook that notices a script past `busy-reply-threshold`
+    /// Installs the instruction-count hook that frees the script's thread from its other duties
+    /// (`Scripting::escape`, from the first tick), notices a script past `busy-reply-threshold`
     /// (it becomes killable and other clients get BUSY) and stops it after SCRIPT KILL. It
     /// stays installed (FUNCTION LOAD swaps in its own hook and puts this one back), so a run
     /// only stores its start time and threshold in its [`RunCtx`], as Redis arms its check.
@@ -783,6 +787,12 @@ impl Vm {
         let _ = self.lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_lua, _dbg| {
+                // A script that got here runs long: first stop holding up other clients.
+                let _ = slot.with(|c| {
+                    if !c.escaped {
+                        c.escaped = c.engine.scripting.escape();
+                    }
+                });
                 if shared.timed_out.load(Ordering::Acquire) {
                     if shared.killed.load(Ordering::Acquire) {
                         return Err(mlua::Error::runtime(
