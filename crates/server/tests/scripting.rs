@@ -612,7 +612,10 @@ fn function_stats_shows_the_running_function() {
             ),
             "--threads {threads}"
         );
-        assert_eq!(other.cmd_str(&["FCALL_RO", "nope", "0"]), "-ERR Function not found\r\n");
+        assert_eq!(
+            other.cmd_str(&["FCALL_RO", "nope", "0"]),
+            "-ERR Function not found\r\n"
+        );
     }
 }
 
@@ -763,7 +766,11 @@ fn other_clients_get_busy_while_a_script_runs_long() {
         // Scripts run as before, short and long.
         assert_eq!(other.cmd(&["EVAL", "return 1", "0"]), b":1\r\n");
         assert_eq!(
-            other.cmd(&["EVAL", "local i = 0 while i < 1000000 do i = i + 1 end return i", "0"]),
+            other.cmd(&[
+                "EVAL",
+                "local i = 0 while i < 1000000 do i = i + 1 end return i",
+                "0"
+            ]),
             b":1000000\r\n"
         );
     }

@@ -1142,36 +1142,38 @@ fn redis_call(lua: &Lua, slot: &CtxSlot, a: MultiValue, raise: bool) -> mlua::Re
         Ok(v) => v,
         Err(t) => return done(t, true),
     };
-    let ran = slot.with(|ctx| -> std::result::Result<bytes::Bytes, Cow<'static, str>> {
-        let engine = ctx.engine;
-        let Some(cmd) = lookup(engine, &argv) else {
-            return Err("Unknown Redis command called from script".into());
-        };
-        let n = argv.len() as i32;
-        let arity = cmd.def.arity;
-        if (arity > 0 && arity != n) || n < -arity {
-            return Err("Wrong number of args calling Redis command from script".into());
-        }
-        if cmd.has(flags::NOSCRIPT) {
-            return Err("This Redis command is not allowed from script".into());
-        }
-        if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
-            return Err("Write commands are not allowed from read-only scripts.".into());
-        }
-        if ctx.oom && cmd.has(flags::DENYOOM) && !ctx.state.wrote.load(Ordering::Acquire) {
-            return Err(format!("-{}", crate::error::Error::Oom).into());
-        }
-        if cmd.has(flags::WRITE) {
-            ctx.state.wrote.store(true, Ordering::Release);
-        }
-        let resp3 = ctx.resp3;
-        ctx.reply.set_resp3(resp3);
-        ctx.reply.buffer().clear();
-        let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
-        let RunCtx { calls, reply, .. } = ctx;
-        calls.call(cmd, &slices, reply);
-        Ok(reply.buffer().split().freeze())
-    });
+    let ran = slot.with(
+        |ctx| -> std::result::Result<bytes::Bytes, Cow<'static, str>> {
+            let engine = ctx.engine;
+            let Some(cmd) = lookup(engine, &argv) else {
+                return Err("Unknown Redis command called from script".into());
+            };
+            let n = argv.len() as i32;
+            let arity = cmd.def.arity;
+            if (arity > 0 && arity != n) || n < -arity {
+                return Err("Wrong number of args calling Redis command from script".into());
+            }
+            if cmd.has(flags::NOSCRIPT) {
+                return Err("This Redis command is not allowed from script".into());
+            }
+            if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
+                return Err("Write commands are not allowed from read-only scripts.".into());
+            }
+            if ctx.oom && cmd.has(flags::DENYOOM) && !ctx.state.wrote.load(Ordering::Acquire) {
+                return Err(format!("-{}", crate::error::Error::Oom).into());
+            }
+            if cmd.has(flags::WRITE) {
+                ctx.state.wrote.store(true, Ordering::Release);
+            }
+            let resp3 = ctx.resp3;
+            ctx.reply.set_resp3(resp3);
+            ctx.reply.buffer().clear();
+            let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
+            let RunCtx { calls, reply, .. } = ctx;
+            calls.call(cmd, &slices, reply);
+            Ok(reply.buffer().split().freeze())
+        },
+    );
     match ran {
         None => done(
             Value::Table(error_table(
