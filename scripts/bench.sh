@@ -16,6 +16,8 @@
 # TESTS ("set get incr mset"; also e.g. "lpush rpop sadd spop hset zadd lrange_100", and
 # "evalsha": EVALSHA of `return 1`), KEYS and
 # COLLECTIONS (memory mode: string keys, default 1000000; hashes/zsets, default 100000), DATASETS, SERVER_CPU (0), CLIENT_CPU (1),
+# ROUNDS (1: runs redis then flint ROUNDS times and reports medians), FILL (0: SETs of random
+# keys, -r 1000000, loaded into each server before its tests, so that GET finds its keys),
 # REDIS_PORT (16379), FLINT_PORT (16380), FLINT_THREADS (1: flint's --threads, its workers all
 # pinned to SERVER_CPU too), FLINT_BIN (default: target/release/flint-server, built
 # here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
@@ -30,6 +32,8 @@ TESTS=${TESTS:-"set get incr mset"}
 KEYS=${KEYS:-1000000}
 COLLECTIONS=${COLLECTIONS:-100000}
 DATASETS=${DATASETS:-"strings"}
+ROUNDS=${ROUNDS:-1}
+FILL=${FILL:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_PORT=${REDIS_PORT:-16379}
@@ -135,11 +139,15 @@ bench() {
                 -n "$N" -c "$CLIENTS" -P "$p" --csv "${cmd[@]}" 2>/dev/null | tail -n 1)
             after=$(cpu_ticks)
             # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-            RPS[$name:$t:$p]=$(echo "$line" | awk -F'","' '{ print $2 + 0 }')
-            P99[$name:$t:$p]=$(echo "$line" | awk -F'","' '{ print $7 + 0 }')
-            CPU[$name:$t:$p]=$(awk -v a="$before" -v b="$after" -v hz="$CLK_TCK" -v n="$N" \
+            local rps p99 cpu
+            rps=$(echo "$line" | awk -F'","' '{ print $2 + 0 }')
+            p99=$(echo "$line" | awk -F'","' '{ print $7 + 0 }')
+            cpu=$(awk -v a="$before" -v b="$after" -v hz="$CLK_TCK" -v n="$N" \
                 'BEGIN { printf "%.2f", (b - a) * 1e6 / hz / n }')
-            echo "  $name $t -P $p: ${RPS[$name:$t:$p]} req/s, p99 ${P99[$name:$t:$p]} ms, ${CPU[$name:$t:$p]} us CPU/req" >&2
+            RPS[$name:$t:$p]+="$rps "
+            P99[$name:$t:$p]+="$p99 "
+            CPU[$name:$t:$p]+="$cpu "
+            echo "  $name $t -P $p: $rps req/s, p99 $p99 ms, $cpu us CPU/req" >&2
         done
     done
 }
@@ -148,15 +156,37 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'
 }
 
+# median "v1 v2 ...": the middle value (the mean of the two middle ones for an even count).
+median() {
+    echo "$1" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 throughput() {
-    for s in redis flint; do
-        echo "== $s (core $SERVER_CPU), redis-benchmark on core $CLIENT_CPU, n=$N c=$CLIENTS r=1000000" >&2
-        start_server "$s"
-        bench "$s"
-        stop_server
+    local round
+    for round in $(seq "$ROUNDS"); do
+        for s in redis flint; do
+            echo "== round $round/$ROUNDS: $s (core $SERVER_CPU), redis-benchmark on core $CLIENT_CPU, n=$N c=$CLIENTS r=1000000 fill=$FILL" >&2
+            start_server "$s"
+            if [ "$FILL" -gt 0 ]; then
+                taskset -c "$CLIENT_CPU" redis-benchmark -p "$(port_of "$s")" -r 1000000 -n "$FILL" \
+                    -c "$CLIENTS" -P 16 -t set >/dev/null 2>&1
+            fi
+            bench "$s"
+            stop_server
+        done
+    done
+    local k
+    for k in "${!RPS[@]}"; do
+        [ "$ROUNDS" -gt 1 ] && echo "  p99 runs $k: ${P99[$k]}" >&2
+        RPS[$k]=$(median "${RPS[$k]}")
+        P99[$k]=$(median "${P99[$k]}")
+        CPU[$k]=$(median "${CPU[$k]}")
     done
     echo
     echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads $FLINT_THREADS"
+    [ "$FILL" -gt 0 ] && echo "each server first loaded with $FILL random SETs (-r 1000000, about $(awk -v f="$FILL" 'BEGIN { printf "%d", 1e6 * (1 - exp(-f / 1e6)) }') keys)"
+    [ "$ROUNDS" -gt 1 ] && echo "medians of $ROUNDS rounds, redis and flint alternating"
     echo "ratios are flint / redis (rps: higher is better for flint; p99 and CPU: lower is better)"
     printf "%-5s %3s | %11s %11s %5s | %7s %7s %5s | %8s %8s %5s\n" \
         cmd P "rps redis" "rps flint" ratio "p99 r" "p99 f" ratio "us/req r" "us/req f" ratio

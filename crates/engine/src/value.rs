@@ -249,6 +249,12 @@ impl Entry {
         self.value.prefetch();
     }
 
+    /// Starts loading a long key's bytes into the cache.
+    #[inline]
+    pub fn prefetch_key(&self) {
+        self.key.prefetch();
+    }
+
     /// The key.
     #[inline]
     pub fn key(&self) -> &[u8] {
