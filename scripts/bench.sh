@@ -18,7 +18,8 @@
 # COLLECTIONS (memory mode: string keys, default 1000000; hashes/zsets, default 100000), DATASETS, SERVER_CPU (0), CLIENT_CPU (1),
 # ROUNDS (1: runs redis then flint ROUNDS times and reports medians), FILL (0: SETs of random
 # keys, -r 1000000, loaded into each server before its tests, so that GET finds its keys),
-# REDIS_PORT (16379), FLINT_PORT (16380), FLINT_BIN (default: target/release/flint-server, built
+# REDIS_PORT (16379), FLINT_PORT (16380), FLINT_THREADS (1: flint's --threads, its workers all
+# pinned to SERVER_CPU too), FLINT_BIN (default: target/release/flint-server, built
 # here with `cargo build --release -p flint-server` unless FLINT_BIN is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_PORT=${REDIS_PORT:-16379}
 FLINT_PORT=${FLINT_PORT:-16380}
+FLINT_THREADS=${FLINT_THREADS:-1}
 CLK_TCK=$(getconf CLK_TCK)
 
 case "$MODE" in
@@ -88,7 +90,7 @@ start_server() {
         taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
             --appendonly no --daemonize no --logfile /dev/null &
     else
-        taskset -c "$SERVER_CPU" "$FLINT_BIN" --port "$port" --bind 127.0.0.1 --threads 1 \
+        taskset -c "$SERVER_CPU" "$FLINT_BIN" --port "$port" --bind 127.0.0.1 --threads "$FLINT_THREADS" \
             --save '' --loglevel warning >/dev/null 2>&1 &
     fi
     SERVER_PID=$!
@@ -182,7 +184,7 @@ throughput() {
         CPU[$k]=$(median "${CPU[$k]}")
     done
     echo
-    echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads 1"
+    echo "redis-benchmark -r 1000000 -n $N -c $CLIENTS; servers pinned to one core; flint --threads $FLINT_THREADS"
     [ "$FILL" -gt 0 ] && echo "each server first loaded with $FILL random SETs (-r 1000000, about $(awk -v f="$FILL" 'BEGIN { printf "%d", 1e6 * (1 - exp(-f / 1e6)) }') keys)"
     [ "$ROUNDS" -gt 1 ] && echo "medians of $ROUNDS rounds, redis and flint alternating"
     echo "ratios are flint / redis (rps: higher is better for flint; p99 and CPU: lower is better)"

@@ -43,6 +43,10 @@ pub struct Session {
     /// Commands must not block (inside EXEC or a script): a blocking command with nothing to
     /// serve replies at once as if it had timed out.
     pub no_block: bool,
+    /// Commands skip the maxmemory check (a script's commands: Redis checks maxmemory once,
+    /// when the script starts, and the script's `redis.call` refuses writes from that; see
+    /// `crate::scripting`).
+    pub skip_oom_check: bool,
     /// Set while a blocked client's command is re-run to serve it: finding nothing, the
     /// command must neither reply nor block again (see `crate::blocking`).
     pub serving_blocked: bool,
@@ -75,6 +79,7 @@ impl Session {
             no_touch: false,
             frozen_now_ms: None,
             no_block: false,
+            skip_oom_check: false,
             serving_blocked: false,
             block_waker: None,
             pending_ready: Vec::new(),

@@ -125,8 +125,6 @@ async fn serve(
     let mut parser = Parser::new(limits_for(engine, sess));
     let mut out = ReplyWriter::new(false);
     let mut was_authenticated = sess.authenticated;
-    let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
-        == tokio::runtime::RuntimeFlavor::MultiThread;
     // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
     let mut monitor: Option<Arc<MonitorSink>> = None;
     let monitor_wake = Arc::new(tokio::sync::Notify::new());
@@ -237,12 +235,9 @@ async fn serve(
                     let action = if !engine.enter_batch(sess) && !enter_gate(engine, sess).await {
                         // A script has run past busy-reply-threshold holding the gate.
                         busy_command(engine, sess, &args, &mut out)
-                    } else if multi_thread && flint_engine::scripting::may_run_long(args[0]) {
-                        // A script can run for long (until SCRIPT KILL): hand this worker's
-                        // other duties (the I/O driver, queued tasks) to another thread
-                        // meanwhile, or no other client would be served.
-                        tokio::task::block_in_place(|| engine.execute(sess, &args, &mut out))
                     } else {
+                        // Scripts too run in place: one that runs long hands this worker to
+                        // another thread itself (see the server's `escape_worker`).
                         engine.execute(sess, &args, &mut out)
                     };
                     drop(args);

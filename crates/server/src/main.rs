@@ -46,6 +46,53 @@ fn disable_thp() {
     }
 }
 
+/// How long a script escaping its worker waits for another thread to take the worker over.
+const ESCAPE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The scripting escape hook (see `Scripting::set_escape_hook`): a script that runs long gives
+/// its tokio worker (its queue of connection tasks and its turn at the I/O driver) to another
+/// thread and goes on running on this one, as `block_in_place` does for its closure. Scripts
+/// run in place otherwise, which is what makes EVALSHA cheap (`block_in_place` around every
+/// script command cost ~8 us of thread hand-off).
+///
+/// `block_in_place(f)` sends the worker to a new thread, runs `f`, then takes the worker back
+/// if that thread has not taken it yet. So `f` waits until the worker was taken: it spawns a
+/// probe task and waits for it to run (it lands in the global queue, this thread having given
+/// the worker up). With one worker the probe can only run on the thread that took it over;
+/// with more, another worker may run it first and the script may keep its worker, which those
+/// other workers still serve around (they steal its queued tasks) — hence the next tick asks
+/// again only when the probe did not run in time. Once the worker was given up, the call is
+/// cheap (`block_in_place` has no worker to move) and it is not made again during the run. When
+/// the script ends, the connection task goes on without a worker until it awaits; the thread
+/// then returns to the blocking pool.
+fn escape_worker() -> bool {
+    use std::sync::{Condvar, Mutex};
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return true;
+    };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return true;
+    }
+    let probe = Arc::new((Mutex::new(false), Condvar::new()));
+    tokio::task::block_in_place(|| {
+        let p = probe.clone();
+        handle.spawn(async move {
+            let (ran, cv) = &*p;
+            if let Ok(mut r) = ran.lock() {
+                *r = true;
+                cv.notify_one();
+            }
+        });
+        let (ran, cv) = &*probe;
+        let Ok(guard) = ran.lock() else {
+            return false;
+        };
+        cv.wait_timeout_while(guard, ESCAPE_WAIT, |r| !*r)
+            .map(|(r, _)| *r)
+            .unwrap_or(false)
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
@@ -89,15 +136,12 @@ fn main() {
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-    // One thread: a current-thread runtime serves every connection without the work-stealing
-    // machinery (measured faster on one core); more threads: tokio's multi-threaded scheduler.
-    let mut builder = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(threads);
-        b
-    };
+    engine.scripting.set_escape_hook(escape_worker);
+    // tokio's multi-threaded scheduler, even for one thread: a script that runs long must be
+    // able to hand its worker to another thread (see `escape_worker`), which a current-thread
+    // runtime cannot do.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(threads);
     let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {

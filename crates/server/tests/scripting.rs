@@ -504,93 +504,140 @@ fn lock_with_fencing_tokens_under_concurrent_clients() {
     assert_eq!(q::<String>(&mut c, &["GET", "lock"]), "a");
 }
 
+/// The thread counts the busy-script tests run at: one worker (whose only thread the script
+/// occupies until it hands the worker over, see the server's `escape_worker`) and two.
+const THREADS: [&str; 2] = ["1", "2"];
+
+/// Starts `script` on its own connection in a thread; the thread returns the raw reply.
+fn run_in_background(port: u16, script: &'static str) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || common::Raw::connect(port).cmd(&["EVAL", script, "0"]))
+}
+
+const SPIN: &str = "local i = 0 while true do i = i + 1 end";
+
 #[test]
 fn script_kill_stops_a_busy_read_only_script() {
-    let s = Server::start(&[]);
-    let mut admin = s.conn();
-    assert_eq!(
-        q::<String>(&mut admin, &["CONFIG", "SET", "lua-time-limit", "50"]),
-        "OK"
-    );
-    assert_eq!(
-        q_err(&mut admin, &["SCRIPT", "KILL"]),
-        "NOTBUSY No scripts in execution right now."
-    );
-    let port = s.port;
-    let runner = std::thread::spawn(move || {
-        let mut raw = common::Raw::connect(port);
-        raw.cmd(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"])
-    });
-    std::thread::sleep(Duration::from_millis(150));
-    assert_eq!(
-        q_err(&mut admin, &["FUNCTION", "KILL"]),
-        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
-    );
-    let start = Instant::now();
-    assert_eq!(q::<String>(&mut admin, &["SCRIPT", "KILL"]), "OK");
-    let reply = runner.join().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&reply),
-        "-ERR Script killed by user with SCRIPT KILL... script: 3fcf51a9b854b8f66cb8685600b0d7df968f4398, on @user_script:1.\r\n"
-    );
-    assert!(start.elapsed() < Duration::from_secs(5));
-    // The server is usable again.
-    assert_eq!(q::<i64>(&mut admin, &["EVAL", "return 7", "0"]), 7);
+    for threads in THREADS {
+        let s = Server::start(&["--threads", threads]);
+        let mut admin = s.conn();
+        assert_eq!(
+            q::<String>(&mut admin, &["CONFIG", "SET", "lua-time-limit", "50"]),
+            "OK"
+        );
+        assert_eq!(
+            q_err(&mut admin, &["SCRIPT", "KILL"]),
+            "NOTBUSY No scripts in execution right now."
+        );
+        let runner = run_in_background(s.port, SPIN);
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(
+            q_err(&mut admin, &["FUNCTION", "KILL"]),
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        );
+        let start = Instant::now();
+        assert_eq!(q::<String>(&mut admin, &["SCRIPT", "KILL"]), "OK");
+        let reply = runner.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            "-ERR Script killed by user with SCRIPT KILL... script: 3fcf51a9b854b8f66cb8685600b0d7df968f4398, on @user_script:1.\r\n",
+            "--threads {threads}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // The server is usable again, by old and new connections.
+        assert_eq!(q::<i64>(&mut admin, &["EVAL", "return 7", "0"]), 7);
+        let mut fresh = s.conn();
+        assert_eq!(q::<String>(&mut fresh, &["PING"]), "PONG");
+    }
 }
 
 #[test]
 fn script_that_wrote_is_unkillable() {
-    let s = Server::start(&[]);
-    let mut admin = s.conn();
-    let _: String = q(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
-    let port = s.port;
     // Writes, then spins for about a second (by the clock, so it ends by itself).
-    let script = "redis.call('set','x','y') local t = redis.call('time') local start = t[1] * 1000000 + t[2] \
+    const SCRIPT: &str = "redis.call('set','x','y') local t = redis.call('time') local start = t[1] * 1000000 + t[2] \
                   while true do local n = redis.call('time') if n[1] * 1000000 + n[2] - start > 800000 then break end end return 'done'";
-    let runner = std::thread::spawn(move || {
-        let mut raw = common::Raw::connect(port);
-        raw.cmd(&["EVAL", script, "0"])
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(
-        q_err(&mut admin, &["SCRIPT", "KILL"]),
-        "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
-    );
-    let reply = runner.join().unwrap();
-    assert_eq!(String::from_utf8_lossy(&reply), "$4\r\ndone\r\n");
+    for threads in THREADS {
+        let s = Server::start(&["--threads", threads]);
+        let mut admin = s.conn();
+        let _: String = q(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        let runner = run_in_background(s.port, SCRIPT);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            q_err(&mut admin, &["SCRIPT", "KILL"]),
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+            "--threads {threads}"
+        );
+        let reply = runner.join().unwrap();
+        assert_eq!(String::from_utf8_lossy(&reply), "$4\r\ndone\r\n");
+        assert_eq!(q::<String>(&mut admin, &["GET", "x"]), "y");
+    }
 }
 
 #[test]
 fn function_stats_shows_the_running_function() {
-    let s = Server::start(&[]);
-    let mut admin = s.conn();
-    let _: String = q(&mut admin, &["CONFIG", "SET", "lua-time-limit", "50"]);
-    let _: String = q(
-        &mut admin,
-        &[
-            "FUNCTION",
-            "LOAD",
-            "#!lua name=spin\nredis.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}",
-        ],
-    );
-    let port = s.port;
-    let runner = std::thread::spawn(move || {
-        let mut raw = common::Raw::connect(port);
-        raw.cmd(&["FCALL", "spin", "0"])
-    });
-    std::thread::sleep(Duration::from_millis(150));
-    let stats: Value = q(&mut admin, &["FUNCTION", "STATS"]);
-    let text = format!("{stats:?}");
-    assert!(text.contains("spin") && text.contains("FCALL"), "{text}");
-    assert_eq!(
-        q_err(&mut admin, &["SCRIPT", "KILL"]),
-        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
-    );
-    assert_eq!(q::<String>(&mut admin, &["FUNCTION", "KILL"]), "OK");
-    let reply = runner.join().unwrap();
-    assert!(String::from_utf8_lossy(&reply).starts_with(
-        "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."
-    ));
+    for threads in THREADS {
+        let s = Server::start(&["--threads", threads]);
+        let mut admin = s.conn();
+        let _: String = q(&mut admin, &["CONFIG", "SET", "lua-time-limit", "50"]);
+        let _: String = q(
+            &mut admin,
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=spin\nredis.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}",
+            ],
+        );
+        let port = s.port;
+        let runner = std::thread::spawn(move || {
+            let mut raw = common::Raw::connect(port);
+            raw.cmd(&["FCALL", "spin", "0"])
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        let stats: Value = q(&mut admin, &["FUNCTION", "STATS"]);
+        let text = format!("{stats:?}");
+        assert!(text.contains("spin") && text.contains("FCALL"), "{text}");
+        let mut other = common::Raw::connect(port);
+        assert_eq!(
+            other.cmd_str(&["GET", "k"]),
+            "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+        );
+        assert_eq!(
+            q_err(&mut admin, &["SCRIPT", "KILL"]),
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        );
+        assert_eq!(q::<String>(&mut admin, &["FUNCTION", "KILL"]), "OK");
+        let reply = runner.join().unwrap();
+        assert!(
+            String::from_utf8_lossy(&reply).starts_with(
+                "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."
+            ),
+            "--threads {threads}"
+        );
+        assert_eq!(
+            other.cmd_str(&["FCALL_RO", "nope", "0"]),
+            "-ERR Function not found\r\n"
+        );
+    }
+}
+
+/// SHUTDOWN NOSAVE stops the server while a script spins (even one that wrote).
+#[test]
+fn shutdown_nosave_stops_a_server_running_a_busy_script() {
+    const WRITE_AND_SPIN: &str = "redis.call('set', 'x', 'y') while true do end";
+    for threads in THREADS {
+        let mut s = Server::start(&["--threads", threads]);
+        let mut admin = s.conn();
+        let _: String = q(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        let mut runner = common::Raw::connect(s.port);
+        runner.send(&common::encode(&[b"EVAL", WRITE_AND_SPIN.as_bytes(), b"0"]));
+        std::thread::sleep(Duration::from_millis(200));
+        let mut other = common::Raw::connect(s.port);
+        other.send(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+        assert!(
+            s.wait_exit(Duration::from_secs(5)).is_some(),
+            "--threads {threads}: the server did not exit"
+        );
+        drop(runner);
+    }
 }
 
 #[test]
@@ -695,28 +742,38 @@ fn script_effects_are_replicated_not_the_script() {
 
 #[test]
 fn other_clients_get_busy_while_a_script_runs_long() {
-    let s = Server::start(&[]);
-    let mut admin = s.conn();
-    let _: String = q(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
-    let _: String = q(&mut admin, &["SET", "k", "v"]);
-    let port = s.port;
-    let runner = std::thread::spawn(move || {
-        let mut raw = common::Raw::connect(port);
-        raw.cmd(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"])
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    let mut other = common::Raw::connect(port);
-    assert_eq!(
-        String::from_utf8_lossy(&other.cmd(&["GET", "k"])),
-        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&other.cmd(&["PING"])),
-        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
-    );
-    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), b"+OK\r\n");
-    let _ = runner.join().unwrap();
-    assert_eq!(other.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    for threads in THREADS {
+        let s = Server::start(&["--threads", threads]);
+        let mut admin = s.conn();
+        let _: String = q(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        let _: String = q(&mut admin, &["SET", "k", "v"]);
+        let runner = run_in_background(s.port, SPIN);
+        std::thread::sleep(Duration::from_millis(200));
+        // A connection made while the script runs is served too.
+        let mut other = common::Raw::connect(s.port);
+        assert_eq!(
+            other.cmd_str(&["GET", "k"]),
+            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n",
+            "--threads {threads}"
+        );
+        assert_eq!(
+            other.cmd_str(&["PING"]),
+            "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+        );
+        assert_eq!(other.cmd(&["SCRIPT", "KILL"]), b"+OK\r\n");
+        let _ = runner.join().unwrap();
+        assert_eq!(other.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+        // Scripts run as before, short and long.
+        assert_eq!(other.cmd(&["EVAL", "return 1", "0"]), b":1\r\n");
+        assert_eq!(
+            other.cmd(&[
+                "EVAL",
+                "local i = 0 while i < 1000000 do i = i + 1 end return i",
+                "0"
+            ]),
+            b":1000000\r\n"
+        );
+    }
 }
 
 /// A script's commands are never interleaved with another client's: scripts add 1 to `n` twice,
@@ -774,5 +831,48 @@ fn compare_keys_do_not_expire_during_a_script() {
     compare(&[
         "EVAL \"redis.call('set','k','v','px','10') local t=redis.call('time') local s=t[1]*1000000+t[2] for i=1,100000000 do local n=redis.call('time') if n[1]*1000000+n[2]-s > 50000 then break end end return {redis.call('get','k') or 'gone', redis.call('exists','k'), redis.call('pttl','k') > 0}\" 0",
         "EXISTS k",
+    ]);
+}
+
+/// Over maxmemory (Redis 7.0): a script with a shebang, or a function, that declared neither
+/// `no-writes` nor `allow-oom` is refused before it runs (even with bad numkeys or a syntax
+/// error), EVAL_RO/FCALL_RO included; a script without a shebang runs and only its write
+/// calls fail, until it wrote once (a DEL first lets the SET through); `allow-oom` lets writes
+/// through. An unknown SHA1 or function still gets its own error.
+#[test]
+fn compare_scripts_over_maxmemory() {
+    compare(&[
+        "SET k v",
+        "SCRIPT LOAD \"#!lua\\nreturn 1\"",
+        "FUNCTION LOAD \"#!lua name=lib\\nredis.register_function('f', function(k, a) return redis.call('set', 'fa', '1') end)\\nredis.register_function{function_name='g', callback=function(k, a) return redis.call('set', 'ga', '1') end, flags={'allow-oom'}}\\nredis.register_function{function_name='h', callback=function(k, a) return redis.call('get', 'k') end, flags={'no-writes'}}\"",
+        "CONFIG SET maxmemory 1",
+        "SET other v",
+        "EVAL \"return redis.call('set', 'a', 'b')\" 0",
+        "EVAL \"return redis.pcall('set', 'a', 'b')\" 0",
+        "EVAL \"return redis.call('get', 'k')\" 0",
+        "EVAL \"redis.call('del', 'zz') return redis.call('set', 'a', 'b')\" 0",
+        "EVAL \"#!lua\\nreturn 1\" 0",
+        "EVAL \"#!lua\\nreturn 1\" -1",
+        "EVAL \"#!lua\\nreturn +\" 0",
+        "EVAL \"#!lua flags=bogus\\nreturn 1\" 0",
+        "EVAL \"#!lua flags=no-writes\\nreturn redis.call('get', 'k')\" 0",
+        "EVAL \"#!lua flags=no-writes\\nreturn redis.call('set', 'k', 'w')\" 0",
+        "EVAL \"#!lua flags=allow-oom\\nreturn redis.call('set', 'a', 'c')\" 0",
+        "EVAL_RO \"#!lua\\nreturn 1\" 0",
+        "EVAL_RO \"return 1\" 0",
+        "EVALSHA 0000000000000000000000000000000000000000 0",
+        "EVALSHA cb70127618f0b0be70c53cf6bfcfa54a29d9b0c0 0",
+        "EVALSHA_RO cb70127618f0b0be70c53cf6bfcfa54a29d9b0c0 0",
+        "FCALL f 0",
+        "FCALL f -1",
+        "FCALL g 0",
+        "FCALL h 0",
+        "FCALL_RO f 0",
+        "FCALL_RO g 0",
+        "FCALL_RO h 0",
+        "FCALL nope 0",
+        "CONFIG SET maxmemory 0",
+        "EVAL \"#!lua\\nreturn redis.call('get', 'a')\" 0",
+        "FCALL f 0",
     ]);
 }

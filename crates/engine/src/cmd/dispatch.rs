@@ -132,9 +132,12 @@ impl Engine {
         args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
+        // A script's flags may make EVAL/FCALL deny OOM like a write command (Redis's
+        // evalGetCommandFlags), looked up only when memory is over the limit.
         if self.config.maxmemory() > 0
+            && !sess.skip_oom_check
             && self.free_memory() == Freed::Fail
-            && cmd.has(flags::DENYOOM)
+            && (cmd.has(flags::DENYOOM) || crate::scripting::denies_oom(self, cmd.def, args))
         {
             cmd.stats.reject();
             self.reject(out, &Error::Oom);

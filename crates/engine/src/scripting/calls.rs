@@ -40,6 +40,7 @@ impl<'e> ExecuteCalls<'e> {
         let mut sess = Session::new(handle, true);
         sess.db = db;
         sess.no_block = true;
+        sess.skip_oom_check = true;
         // Time stands still for the script's commands: keys expire as of its start.
         sess.frozen_now_ms = Some(crate::engine::unix_ms());
         ExecuteCalls { engine, sess }

@@ -87,21 +87,36 @@ const BUSY_EVAL: &str =
 const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
-/// Whether the command named `name` may run for long (a script until SCRIPT KILL, or SCRIPT /
-/// FUNCTION subcommands that wait for a running script): the server should not run it on a
-/// thread whose other work would starve meanwhile (tokio's `block_in_place`).
-pub fn may_run_long(name: &[u8]) -> bool {
-    const NAMES: &[&[u8]] = &[
-        b"eval",
-        b"evalsha",
-        b"eval_ro",
-        b"evalsha_ro",
-        b"fcall",
-        b"fcall_ro",
-        b"script",
-        b"function",
-    ];
-    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+/// Whether a script with `flags` is refused while used memory is over maxmemory, as a write
+/// command is: one that declared flags (a shebang, or any function) unless it declared
+/// `no-writes` or `allow-oom` (Redis's scriptFlagsToCmdFlags). A script without a shebang is
+/// not refused: only its write calls are (see `RunCtx::oom`).
+fn flags_deny_oom(flags: u32) -> bool {
+    flags & (FLAG_EVAL_COMPAT | FLAG_NO_WRITES | FLAG_ALLOW_OOM) == 0
+}
+
+/// Whether the scripting command `args` (EVAL, EVALSHA, FCALL and their `_RO` forms) is to be
+/// refused while used memory is over maxmemory ([`flags_deny_oom`] of the script it names);
+/// false for any other command, and for a script not found (its own error comes later), as in
+/// Redis. Called by the dispatcher before the command runs, only when memory is over.
+pub(crate) fn denies_oom(engine: &Engine, cmd: &CommandDef, args: &[&[u8]]) -> bool {
+    let Some(target) = args.get(1) else {
+        return false;
+    };
+    let s = &engine.scripting;
+    let flags = match cmd.name {
+        "eval" | "eval_ro" => eval_shebang(target).ok().map(|(f, _)| f),
+        "evalsha" | "evalsha_ro" => sha_key(target).and_then(|k| {
+            let inner = s.lock().ok()?;
+            Some(inner.eval.as_ref()?.scripts.get(&k)?.flags)
+        }),
+        "fcall" | "fcall_ro" => s
+            .lock()
+            .ok()
+            .and_then(|inner| Some(inner.functions.as_ref()?.libs.function(target)?.flags)),
+        _ => None,
+    };
+    flags.is_some_and(flags_deny_oom)
 }
 
 /// Library and function names: letters, digits and underscores, at least one.
@@ -172,6 +187,9 @@ pub struct Scripting {
     rng: Arc<AtomicU64>,
     libraries: AtomicUsize,
     functions: AtomicUsize,
+    /// The server's way to stop holding up other clients while a script runs long (see
+    /// [`Scripting::set_escape_hook`]).
+    escape_hook: std::sync::OnceLock<fn() -> bool>,
 }
 
 impl Default for Scripting {
@@ -182,11 +200,28 @@ impl Default for Scripting {
             rng: Arc::new(AtomicU64::new(rand::Rand48::default().state())),
             libraries: AtomicUsize::new(0),
             functions: AtomicUsize::new(0),
+            escape_hook: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Scripting {
+    /// Installs what a script calls once it has run for a while (the time-limit hook's first
+    /// tick, after 100k Lua instructions): scripts run on the thread of the command that
+    /// started them, and the server uses this to hand that thread's other duties (other
+    /// clients' connections) to another thread, so that SCRIPT KILL, FUNCTION KILL and
+    /// SHUTDOWN NOSAVE can be served (and BUSY replied) while the script spins. It returns
+    /// whether that was done; it is called again at the next tick if not. Without a hook
+    /// nothing is done.
+    pub fn set_escape_hook(&self, hook: fn() -> bool) {
+        let _ = self.escape_hook.set(hook);
+    }
+
+    /// Calls the escape hook, if any; true when there is nothing left to do.
+    pub(crate) fn escape(&self) -> bool {
+        self.escape_hook.get().is_none_or(|h| h())
+    }
+
     /// Whether a script is running and has passed `busy-reply-threshold`: other clients must
     /// then get [`Scripting::busy_error`] for every command not flagged `allow_busy`.
     pub fn busy(&self) -> bool {
@@ -420,6 +455,7 @@ fn run_script(
     func: &mlua::Function,
     name: &str,
     read_only: bool,
+    allow_oom: bool,
     numkeys: usize,
 ) {
     let engine = ctx.engine;
@@ -427,6 +463,11 @@ fn run_script(
     let threshold_ms = engine.config.settings().busy_reply_threshold_ms;
     let command: &[&[u8]] = ctx.args;
     let start = Instant::now();
+    // Redis's script_oom: whether memory was over maxmemory when the script started (the
+    // dispatcher already tried evicting for this command); its denyoom calls fail from that.
+    let oom = !allow_oom
+        && engine.config.maxmemory() > 0
+        && engine.free_memory() == crate::evict::Freed::Fail;
     {
         let st = &s.state;
         st.killed.store(false, Ordering::Release);
@@ -441,12 +482,14 @@ fn run_script(
         calls: &mut calls,
         state: &s.state,
         read_only,
+        oom,
         resp3: false,
         reply: flint_protocol::ReplyWriter::new(false),
         name,
         command,
         started: start,
         threshold_ms,
+        escaped: false,
     };
     let inv = Invocation {
         func,
@@ -542,7 +585,10 @@ fn eval_locked(ctx: &mut Ctx<'_>, by_sha: bool, ro: bool, nk: usize) -> Result<(
         .as_ref()
         .and_then(|k| std::str::from_utf8(k).ok())
         .unwrap_or("");
-    run_script(ctx, &ev.vm, client, true, &sc.func, name, read_only, nk);
+    let allow_oom = !compat && flags & FLAG_ALLOW_OOM != 0;
+    run_script(
+        ctx, &ev.vm, client, true, &sc.func, name, read_only, allow_oom, nk,
+    );
     Ok(())
 }
 
@@ -581,7 +627,10 @@ fn fcall_locked(ctx: &mut Ctx<'_>, ro: bool) -> Result<()> {
         ));
     }
     let read_only = ro || f.flags & FLAG_NO_WRITES != 0;
-    run_script(ctx, &fv.vm, client, false, &f.func, &f.name, read_only, nk);
+    let allow_oom = f.flags & FLAG_ALLOW_OOM != 0;
+    run_script(
+        ctx, &fv.vm, client, false, &f.func, &f.name, read_only, allow_oom, nk,
+    );
     Ok(())
 }
 

@@ -18,6 +18,7 @@
 //! table as is, as `redis.call`). Being a C function, the trampoline also keeps Lua from
 //! eliminating the caller's frame on `return redis.call(...)`, so error positions are right.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -238,6 +239,10 @@ pub(crate) struct RunCtx<'a> {
     pub state: &'a Arc<RunState>,
     /// Writes are refused (EVAL_RO, FCALL_RO, `no-writes`).
     pub read_only: bool,
+    /// Memory was over maxmemory when the script started and it has no `allow-oom`: its
+    /// denyoom calls fail with OOM until it wrote (Redis's scriptVerifyOOM: a script that
+    /// already changed the dataset cannot be stopped half-way).
+    pub oom: bool,
     /// The script client's protocol (`redis.setresp`).
     pub resp3: bool,
     /// Reused buffer for the replies of called commands.
@@ -250,6 +255,9 @@ pub(crate) struct RunCtx<'a> {
     pub started: Instant,
     /// `busy-reply-threshold` in milliseconds (0: never busy).
     pub threshold_ms: u64,
+    /// The time-limit hook has had the server free the script's thread from its other duties
+    /// (see `Scripting::set_escape_hook`).
+    pub escaped: bool,
 }
 
 /// Where the functions installed once per VM (`redis.call` and friends, the time-limit hook)
@@ -768,7 +776,8 @@ impl Vm {
             .call::<(bool, Value)>((&self.handler, inv.func, &self.real_g, LightUserData(p)))
     }
 
-    /// Installs the instruction-count hook that notices a script past `busy-reply-threshold`
+    /// Installs the instruction-count hook that frees the script's thread from its other duties
+    /// (`Scripting::escape`, from the first tick), notices a script past `busy-reply-threshold`
     /// (it becomes killable and other clients get BUSY) and stops it after SCRIPT KILL. It
     /// stays installed (FUNCTION LOAD swaps in its own hook and puts this one back), so a run
     /// only stores its start time and threshold in its [`RunCtx`], as Redis arms its check.
@@ -778,6 +787,12 @@ impl Vm {
         let _ = self.lua.set_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_lua, _dbg| {
+                // A script that got here runs long: first stop holding up other clients.
+                let _ = slot.with(|c| {
+                    if !c.escaped {
+                        c.escaped = c.engine.scripting.escape();
+                    }
+                });
                 if shared.timed_out.load(Ordering::Acquire) {
                     if shared.killed.load(Ordering::Acquire) {
                         return Err(mlua::Error::runtime(
@@ -1127,33 +1142,38 @@ fn redis_call(lua: &Lua, slot: &CtxSlot, a: MultiValue, raise: bool) -> mlua::Re
         Ok(v) => v,
         Err(t) => return done(t, true),
     };
-    let ran = slot.with(|ctx| -> std::result::Result<bytes::Bytes, &'static str> {
-        let engine = ctx.engine;
-        let Some(cmd) = lookup(engine, &argv) else {
-            return Err("Unknown Redis command called from script");
-        };
-        let n = argv.len() as i32;
-        let arity = cmd.def.arity;
-        if (arity > 0 && arity != n) || n < -arity {
-            return Err("Wrong number of args calling Redis command from script");
-        }
-        if cmd.has(flags::NOSCRIPT) {
-            return Err("This Redis command is not allowed from script");
-        }
-        if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
-            return Err("Write commands are not allowed from read-only scripts.");
-        }
-        if cmd.has(flags::WRITE) {
-            ctx.state.wrote.store(true, Ordering::Release);
-        }
-        let resp3 = ctx.resp3;
-        ctx.reply.set_resp3(resp3);
-        ctx.reply.buffer().clear();
-        let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
-        let RunCtx { calls, reply, .. } = ctx;
-        calls.call(cmd, &slices, reply);
-        Ok(reply.buffer().split().freeze())
-    });
+    let ran = slot.with(
+        |ctx| -> std::result::Result<bytes::Bytes, Cow<'static, str>> {
+            let engine = ctx.engine;
+            let Some(cmd) = lookup(engine, &argv) else {
+                return Err("Unknown Redis command called from script".into());
+            };
+            let n = argv.len() as i32;
+            let arity = cmd.def.arity;
+            if (arity > 0 && arity != n) || n < -arity {
+                return Err("Wrong number of args calling Redis command from script".into());
+            }
+            if cmd.has(flags::NOSCRIPT) {
+                return Err("This Redis command is not allowed from script".into());
+            }
+            if ctx.read_only && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
+                return Err("Write commands are not allowed from read-only scripts.".into());
+            }
+            if ctx.oom && cmd.has(flags::DENYOOM) && !ctx.state.wrote.load(Ordering::Acquire) {
+                return Err(format!("-{}", crate::error::Error::Oom).into());
+            }
+            if cmd.has(flags::WRITE) {
+                ctx.state.wrote.store(true, Ordering::Release);
+            }
+            let resp3 = ctx.resp3;
+            ctx.reply.set_resp3(resp3);
+            ctx.reply.buffer().clear();
+            let slices: Vec<&[u8]> = argv.iter().map(|v| v.as_slice()).collect();
+            let RunCtx { calls, reply, .. } = ctx;
+            calls.call(cmd, &slices, reply);
+            Ok(reply.buffer().split().freeze())
+        },
+    );
     match ran {
         None => done(
             Value::Table(error_table(
