@@ -38,6 +38,8 @@ use parking_lot::Mutex;
 /// Number of stripes of the shared side (one per thread, as the statistics counters).
 pub const STRIPES: usize = crate::counter::STRIPES;
 
+const _: () = assert!(STRIPES <= 64, "Gate::used has one bit per stripe");
+
 /// Spins before a waiting reader registers its waker, and before a waiting writer yields.
 const SPINS: u32 = 64;
 
@@ -56,6 +58,9 @@ struct WriterSide {
 /// The engine-wide gate (see the module documentation).
 pub struct Gate {
     stripes: Box<[Stripe]>,
+    /// Bit `i` is set once stripe `i` was ever entered: the writer only waits on those (with one
+    /// worker, one or two of the 64), a scan that scripts and EXEC pay on every run.
+    used: std::sync::atomic::AtomicU64,
     writer: WriterSide,
 }
 
@@ -111,6 +116,7 @@ impl Gate {
     pub fn new() -> Self {
         Gate {
             stripes: (0..STRIPES).map(|_| Stripe(AtomicUsize::new(0))).collect(),
+            used: std::sync::atomic::AtomicU64::new(0),
             writer: WriterSide {
                 held: AtomicBool::new(false),
                 has_waiters: AtomicBool::new(false),
@@ -125,6 +131,14 @@ impl Gate {
         let Some(s) = self.stripes.get(stripe) else {
             return false;
         };
+        // Mark the stripe used before the increment. An acquire load that sees the bit
+        // synchronises with the SeqCst `fetch_or` that set it, so that set precedes this
+        // enter's flag check in the total order, hence the writer's read of `used` after it
+        // sets the flag (bits are never cleared).
+        let bit = 1u64 << (stripe % 64);
+        if self.used.load(Ordering::Acquire) & bit == 0 {
+            self.used.fetch_or(bit, Ordering::SeqCst);
+        }
         s.0.fetch_add(1, Ordering::SeqCst);
         if !self.writer.held.load(Ordering::SeqCst) {
             return true;
@@ -200,7 +214,11 @@ impl Gate {
                 backoff.snooze();
             }
         }
+        let used = self.used.load(Ordering::SeqCst);
         for (i, s) in self.stripes.iter().enumerate() {
+            if used & (1u64 << (i % 64)) == 0 {
+                continue;
+            }
             let expect = usize::from(own == Some(i));
             let mut backoff = Backoff(0);
             while s.0.load(Ordering::SeqCst) != expect {

@@ -523,15 +523,17 @@ mod tests {
 }
 
 /// A quick look at the multibulk request at the front of `buf`, without the parser: its length
-/// and its second argument (the first key of most commands), if it has one. For lookahead only
+/// and, if it has two arguments or more, its first two (a command name and, for most commands,
+/// its first key). For lookahead only
 /// (warming the cache for a pipelined command before its turn): anything unusual (an inline
 /// request, a request not wholly in `buf`, a malformed header) gives `None`, and the request is
 /// then parsed and judged properly when its turn comes.
-pub fn peek_request(buf: &[u8]) -> Option<(Option<&[u8]>, usize)> {
+pub fn peek_request(buf: &[u8]) -> Option<(Option<(&[u8], &[u8])>, usize)> {
     if buf.first() != Some(&b'*') {
         return None;
     }
     let (argc, mut pos) = peek_number(buf, 1)?;
+    let mut first: &[u8] = &[];
     let mut second = None;
     for i in 0..argc {
         if buf.get(pos) != Some(&b'$') {
@@ -542,8 +544,10 @@ pub fn peek_request(buf: &[u8]) -> Option<(Option<&[u8]>, usize)> {
         if buf.get(end..end + 2)? != b"\r\n" {
             return None;
         }
-        if i == 1 {
-            second = buf.get(start..end);
+        if i == 0 {
+            first = buf.get(start..end)?;
+        } else if i == 1 {
+            second = Some((first, buf.get(start..end)?));
         }
         pos = end + 2;
     }
@@ -575,7 +579,10 @@ mod peek_tests {
     #[test]
     fn peeks_whole_requests_only() {
         let req = b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n";
-        assert_eq!(peek_request(req), Some((Some(&b"key:1"[..]), 31)));
+        assert_eq!(
+            peek_request(req),
+            Some((Some((&b"SET"[..], &b"key:1"[..])), 31))
+        );
         assert_eq!(peek_request(&req[31..]), Some((None, 14)));
         for cut in 0..31 {
             assert_eq!(peek_request(&req[..cut]), None, "cut at {cut}");

@@ -123,6 +123,7 @@ async fn serve(
 ) -> std::io::Result<()> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = Parser::new(limits_for(engine, sess));
+    let mut lookahead = Lookahead::default();
     let mut out = ReplyWriter::new(false);
     let mut was_authenticated = sess.authenticated;
     // Set once the client sent MONITOR: its queue of lines, and what wakes us when it grows.
@@ -212,7 +213,7 @@ async fn serve(
                         continue;
                     }
                     commands += 1;
-                    lookahead(engine, sess.db, &buf[pos..]);
+                    lookahead.run(engine, sess.db, &buf[pos..]);
                     if engine.pause_until_ms.load(Ordering::Acquire) != 0 && monitor.is_none() {
                         engine.leave_batch(sess);
                         if !hold_while_paused(engine, sess, &args, stream, &mut out, kill, stop)
@@ -356,16 +357,45 @@ async fn serve(
 /// Warms the cache for the pipelined commands after the one about to run, so that their key
 /// lookups overlap this one's work instead of each waiting on memory in turn: the entries of the
 /// command after next, and the key and value bytes of the next one (whose entries the previous
-/// call brought in). Measured: see BENCHMARKS.md (GET at pipeline 16 on a million keys).
-fn lookahead(engine: &Engine, db: usize, rest: &[u8]) {
-    let Some((next_key, next_len)) = flint_protocol::peek_request(rest) else {
-        return;
-    };
-    if let Some(key) = next_key {
-        engine.keyspace.prefetch(db, key, true);
+/// call brought in). Only for commands whose first key is their first argument (GET, SET, HSET,
+/// ZADD...); EVALSHA's SHA or CONFIG's subcommand would cost a shard lock for nothing. Measured:
+/// see BENCHMARKS.md (GET at pipeline 16 on a million keys).
+#[derive(Default)]
+struct Lookahead {
+    /// The last command name looked up (pipelines mostly repeat one), and whether its first
+    /// argument is a key.
+    name: SmallVec<[u8; 16]>,
+    keyed: bool,
+}
+
+impl Lookahead {
+    fn run(&mut self, engine: &Engine, db: usize, rest: &[u8]) {
+        let Some((next, next_len)) = flint_protocol::peek_request(rest) else {
+            return;
+        };
+        if let Some((name, key)) = next {
+            if self.first_is_key(engine, name) {
+                engine.keyspace.prefetch(db, key, true);
+            }
+        }
+        if let Some((Some((name, key)), _)) =
+            rest.get(next_len..).and_then(flint_protocol::peek_request)
+        {
+            if self.first_is_key(engine, name) {
+                engine.keyspace.prefetch(db, key, false);
+            }
+        }
     }
-    if let Some((Some(key), _)) = rest.get(next_len..).and_then(flint_protocol::peek_request) {
-        engine.keyspace.prefetch(db, key, false);
+
+    fn first_is_key(&mut self, engine: &Engine, name: &[u8]) -> bool {
+        if !self.name.eq_ignore_ascii_case(name) {
+            self.keyed = engine
+                .commands
+                .get(name)
+                .is_some_and(|c| matches!(c.def.keys, flint_engine::cmd::KeySpec::Range(1, _, _)));
+            self.name = SmallVec::from_slice(name);
+        }
+        self.keyed
     }
 }
 

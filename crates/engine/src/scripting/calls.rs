@@ -35,14 +35,15 @@ pub struct ExecuteCalls<'e> {
 }
 
 impl<'e> ExecuteCalls<'e> {
-    /// A script client on `db`, for a script run by the client `caller`.
-    pub fn new(engine: &'e Engine, handle: Arc<ClientHandle>, db: usize) -> Self {
+    /// A script client on `db`, for a script run by the client `caller`, whose command started
+    /// at `now_ms`.
+    pub fn new(engine: &'e Engine, handle: Arc<ClientHandle>, db: usize, now_ms: u64) -> Self {
         let mut sess = Session::new(handle, true);
         sess.db = db;
         sess.no_block = true;
         sess.skip_oom_check = true;
         // Time stands still for the script's commands: keys expire as of its start.
-        sess.frozen_now_ms = Some(crate::engine::unix_ms());
+        sess.frozen_now_ms = Some(now_ms);
         ExecuteCalls { engine, sess }
     }
 }

@@ -162,7 +162,7 @@ struct Script {
 struct EvalVm {
     vm: Vm,
     /// By SHA1, in lowercase hex.
-    scripts: HashMap<ShaKey, Script>,
+    scripts: HashMap<ShaKey, Script, foldhash::fast::RandomState>,
 }
 
 /// The functions interpreter and its libraries.
@@ -283,7 +283,7 @@ fn eval_vm<'i>(s: &Scripting, inner: &'i mut Inner) -> Result<&'i mut EvalVm> {
     if inner.eval.is_none() {
         inner.eval = Some(EvalVm {
             vm: new_vm(s, false)?,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
         });
     }
     inner
@@ -462,7 +462,7 @@ fn run_script(
     let s = &engine.scripting;
     let threshold_ms = engine.config.settings().busy_reply_threshold_ms;
     let command: &[&[u8]] = ctx.args;
-    let start = Instant::now();
+    let start = engine.clock.now();
     // Redis's script_oom: whether memory was over maxmemory when the script started (the
     // dispatcher already tried evicting for this command); its denyoom calls fail from that.
     let oom = !allow_oom
@@ -476,7 +476,7 @@ fn run_script(
         st.is_eval.store(is_eval, Ordering::Release);
         st.running.store(true, Ordering::Release);
     }
-    let mut calls = ExecuteCalls::new(engine, client, ctx.sess.db);
+    let mut calls = ExecuteCalls::new(engine, client, ctx.sess.db, ctx.db.now_ms);
     let mut rctx = RunCtx {
         engine,
         calls: &mut calls,
