@@ -3,12 +3,14 @@
 //! a member -> node map for O(1) score lookups.
 //!
 //! # Layout
-//! - Nodes live in an arena of fixed chunks ([`Arena`]) and link to each other by `u32` node
-//!   numbers; node 0 is the header (it owns the top of every level) and also stands for "none"
-//!   in links, since no node links to the header. Chunks never move once allocated, so growing
-//!   never copies nodes (no latency spike at a million members); they start small (8 nodes,
-//!   the header and 7 members) and double up to 8192 nodes. Freed nodes go on a free list and are reused; chunks are not
-//!   given back until the set is dropped.
+//! - Nodes live in an arena of chunks of 8192 ([`Arena`]) and link to each other by `u32` node
+//!   numbers (chunk in the high bits, slot in the low 13: finding a node is two shifts, no
+//!   branch); node 0 is the header (it owns the top of every level) and also stands for "none"
+//!   in links, since no node links to the header. The first chunk starts at 8 nodes (the
+//!   header and 7 members) and doubles as it fills, moving at most 4096 nodes once; later
+//!   chunks are allocated whole and never move, so growing never copies much (no latency spike
+//!   at a million members). Freed nodes go on a free list and are reused; chunks are not given
+//!   back until the set is dropped.
 //! - A node is one 64-byte, 64-aligned cache line: its score, its level-0 forward and backward
 //!   links, the links (with spans) of levels 1 and 2, a pointer to the links of levels 3 and
 //!   up (boxed, for the 1 node in 64 that has them), and its member (inline up to 22 bytes).
@@ -38,13 +40,13 @@ use crate::small::{SmallBytes, INLINE_CAP};
 pub const MAX_LEVEL: usize = 32;
 /// The header's number, which also means "no node".
 const NIL: u32 = 0;
-/// Nodes in the first chunk (the header and 7 members); the second has as many, and each next
-/// one doubles, up to [`CHUNK_MAX`].
+/// Nodes the first chunk starts with (the header and 7 members); it doubles as it fills, up to
+/// [`CHUNK_MAX`].
 const CHUNK_FIRST: usize = 8;
-/// Chunks that double (after the first).
-const CHUNK_DOUBLINGS: usize = 10;
-/// Nodes in each chunk past the seventh.
-const CHUNK_MAX: usize = CHUNK_FIRST << CHUNK_DOUBLINGS;
+/// log2 of [`CHUNK_MAX`].
+const CHUNK_SHIFT: u32 = 13;
+/// Nodes per chunk: the first one once grown, and every later one.
+const CHUNK_MAX: usize = 1 << CHUNK_SHIFT;
 
 /// One higher-level link: the next node at that level and how many level-0 steps it skips.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -203,25 +205,10 @@ const HIGH_SIZE: usize = std::mem::size_of::<High>();
 /// Where node `i` is: its chunk and its slot in the chunk.
 #[inline]
 fn locate(i: u32) -> (usize, usize) {
-    let i = i as usize;
-    if i < CHUNK_FIRST {
-        (0, i)
-    } else if i < CHUNK_MAX {
-        let c = (usize::BITS - (i / CHUNK_FIRST).leading_zeros()) as usize;
-        (c, i - (CHUNK_FIRST << (c - 1)))
-    } else {
-        let j = i - CHUNK_MAX;
-        (CHUNK_DOUBLINGS + 1 + j / CHUNK_MAX, j % CHUNK_MAX)
-    }
-}
-
-/// Nodes in chunk `c`.
-fn chunk_len(c: usize) -> usize {
-    match c {
-        0 => CHUNK_FIRST,
-        c if c <= CHUNK_DOUBLINGS => CHUNK_FIRST << (c - 1),
-        _ => CHUNK_MAX,
-    }
+    // Two shifts and no branch: every search step goes through here, and a branch on the node
+    // number (as with chunks of growing sizes) mispredicts as often as nodes of the first
+    // chunks and of later ones alternate on a path.
+    ((i >> CHUNK_SHIFT) as usize, i as usize & (CHUNK_MAX - 1))
 }
 
 /// The node arena (see the module docs).
@@ -294,11 +281,18 @@ impl Arena {
             return i;
         }
         let i = self.used;
-        let (c, _) = locate(i);
+        let (c, s) = locate(i);
         if c >= self.chunks.len() {
-            let n = chunk_len(c);
+            let n = if c == 0 { CHUNK_FIRST } else { CHUNK_MAX };
             self.chunks
                 .push((0..n).map(|_| Node::default()).collect::<Vec<_>>().into());
+        } else if let Some(first) = self.chunks.get_mut(c).filter(|ch| s >= ch.len()) {
+            // Only the first chunk is ever short: double it. Nodes are reached by number, so
+            // moving them is fine; the copy is at most 4096 nodes (256 KiB), once.
+            let mut nodes = std::mem::take(first).into_vec();
+            let grown = (nodes.len() * 2).min(CHUNK_MAX);
+            nodes.resize_with(grown, Node::default);
+            *first = nodes.into_boxed_slice();
         }
         self.used += 1;
         i
@@ -699,31 +693,15 @@ impl BigZSet {
         let (score, key) = (n.score, Key::new(n.member.as_slice()));
         let mut update = [NIL; MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
-        let mut cur = NIL;
-        let mut c = self.arena.get(NIL);
-        let mut r = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let next = c.fwd(i);
-                if next == NIL {
-                    break;
+        self.walk(
+            |n| n.before(score, &key),
+            |i, cur, r| {
+                if let (Some(u), Some(k)) = (update.get_mut(i), rank.get_mut(i)) {
+                    *u = cur;
+                    *k = r;
                 }
-                let n = self.arena.get(next);
-                if !n.before(score, &key) {
-                    break;
-                }
-                r += c.span(i);
-                cur = next;
-                c = n;
-                if i > 0 {
-                    prefetch(self.arena.get(c.fwd(i - 1)));
-                }
-            }
-            if let (Some(u), Some(k)) = (update.get_mut(i), rank.get_mut(i)) {
-                *u = cur;
-                *k = r;
-            }
-        }
+            },
+        );
         (update, rank)
     }
 
@@ -815,58 +793,78 @@ impl BigZSet {
     /// (the header if none) and its rank (1-based; 0 for the header). With a `go` that holds
     /// on a prefix of the list, that is the prefix's last node and length.
     fn descend(&self, go: impl Fn(&Node) -> bool) -> (u32, usize) {
-        let mut cur = NIL;
-        let mut c = self.arena.get(NIL);
-        let mut rank = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let next = c.fwd(i);
-                if next == NIL {
-                    break;
-                }
-                let n = self.arena.get(next);
-                if !go(n) {
-                    break;
-                }
-                rank += c.span(i);
-                cur = next;
-                c = n;
-                if i > 0 {
-                    prefetch(self.arena.get(c.fwd(i - 1)));
-                }
-            }
-        }
-        (cur, rank)
+        self.walk(go, |_, _, _| {})
     }
 
     /// Like [`BigZSet::descend`], also recording the `update` path.
     fn descend_path(&self, go: impl Fn(&Node) -> bool) -> ([u32; MAX_LEVEL], usize) {
         let mut update = [NIL; MAX_LEVEL];
-        let mut cur = NIL;
-        let mut c = self.arena.get(NIL);
-        let mut rank = 0;
-        for i in (0..self.level).rev() {
-            loop {
-                let next = c.fwd(i);
-                if next == NIL {
-                    break;
-                }
-                let n = self.arena.get(next);
-                if !go(n) {
-                    break;
-                }
-                rank += c.span(i);
-                cur = next;
-                c = n;
-                if i > 0 {
-                    prefetch(self.arena.get(c.fwd(i - 1)));
-                }
-            }
+        let (_, rank) = self.walk(go, |i, cur, _| {
             if let Some(u) = update.get_mut(i) {
                 *u = cur;
             }
-        }
+        });
         (update, rank)
+    }
+
+    /// The one search loop: walks down from the header while `go(next node)` holds, calling
+    /// `at_level(level, last node, its rank)` as it leaves each level; returns the last node
+    /// reached (the header if none) and its rank. Each level is walked by its own loop reading
+    /// that level's links directly (levels above [`INLINE_UP`] in the boxed high links, the
+    /// inline ones, then level 0), so a search step has no branch on the level; at each node
+    /// reached, the node one level down is prefetched (see [`prefetch`]).
+    #[inline]
+    fn walk(
+        &self,
+        go: impl Fn(&Node) -> bool,
+        mut at_level: impl FnMut(usize, u32, usize),
+    ) -> (u32, usize) {
+        let mut at = (NIL, self.arena.get(NIL), 0usize);
+        for i in (0..self.level).rev() {
+            if i > INLINE_UP {
+                self.walk_level(i, &mut at, &go, |n| {
+                    n.high
+                        .as_deref()
+                        .and_then(|h| h.0.get(i - 1 - INLINE_UP))
+                        .map_or((NIL, 0), |l| (l.next, l.span as usize))
+                });
+            } else if i > 0 {
+                self.walk_level(i, &mut at, &go, |n| {
+                    n.up.get(i - 1)
+                        .map_or((NIL, 0), |l| (l.next, l.span as usize))
+                });
+            } else {
+                self.walk_level(0, &mut at, &go, |n| (n.next0, 1));
+            }
+            at_level(i, at.0, at.2);
+        }
+        (at.0, at.2)
+    }
+
+    /// [`BigZSet::walk`] along level `i`, from `at` (node number, node, rank), with `link`
+    /// reading a node's level-`i` link (next node, span).
+    #[inline(always)]
+    fn walk_level<'s>(
+        &'s self,
+        i: usize,
+        at: &mut (u32, &'s Node, usize),
+        go: &impl Fn(&Node) -> bool,
+        link: impl Fn(&Node) -> (u32, usize),
+    ) {
+        loop {
+            let (next, span) = link(at.1);
+            if next == NIL {
+                return;
+            }
+            let n = self.arena.get(next);
+            if !go(n) {
+                return;
+            }
+            *at = (next, n, at.2 + span);
+            if i > 0 {
+                prefetch(self.arena.get(n.fwd(i - 1)));
+            }
+        }
     }
 
     /// The 0-based rank of node `x` (Redis's `zslGetRank`, minus one).
@@ -1144,16 +1142,33 @@ mod tests {
     #[test]
     fn locate_covers_every_number_once() {
         let mut seen = std::collections::HashSet::new();
-        let mut sizes = [0usize; 16];
         for i in 0..(CHUNK_MAX * 3) as u32 {
             let (c, s) = locate(i);
-            assert!(s < chunk_len(c), "{i}");
+            assert!(s < CHUNK_MAX && c < 3, "{i}");
             assert!(seen.insert((c, s)));
-            sizes[c] += 1;
         }
-        for (c, &n) in sizes.iter().enumerate().take(CHUNK_DOUBLINGS + 3) {
-            assert_eq!(n, chunk_len(c), "chunk {c}");
+    }
+
+    #[test]
+    fn first_chunk_doubles_then_chunks_are_full_size() {
+        let mut a = Arena::new();
+        for n in 1..CHUNK_MAX + 10 {
+            let i = a.alloc();
+            a.set_member(i, format!("m{i}").as_bytes());
+            assert_eq!(i as usize, n);
+            let first = a.chunks[0].len();
+            assert!(
+                first.is_power_of_two() && first <= CHUNK_MAX && first > (n.min(CHUNK_MAX - 1)) / 2
+            );
         }
+        assert_eq!(a.chunks.len(), 2);
+        assert_eq!(a.chunks[1].len(), CHUNK_MAX);
+        // Members survive the moves of the first chunk.
+        assert_eq!(a.get(5).member.as_slice(), b"m5");
+        assert_eq!(
+            a.get(CHUNK_MAX as u32 + 3).member.as_slice(),
+            format!("m{}", CHUNK_MAX + 3).as_bytes()
+        );
     }
 
     #[test]
