@@ -135,6 +135,17 @@ impl Key {
         }
     }
 
+    /// Starts loading the key bytes of a heap key into the cache (nothing for an inline key,
+    /// whose bytes are in the key itself).
+    #[inline]
+    pub fn prefetch(&self) {
+        if !self.is_inline() {
+            // SAFETY: a heap key's `tail` holds the pointer (see `heap`); reading the union
+            // field reads that pointer's bits, and the prefetch never dereferences it.
+            crate::util::prefetch(unsafe { self.tail.ptr });
+        }
+    }
+
     /// Length in bytes.
     #[inline]
     pub fn len(&self) -> usize {

@@ -462,6 +462,26 @@ impl Shard {
             .copied()
     }
 
+    /// Warms the cache for a lookup of `hash` that comes soon (a pipelined command further on):
+    /// brings in the entries whose tag matches; with `deep`, once they are in (an earlier call
+    /// without it), also their keys' and values' heap bytes. Only probes: compares no key.
+    #[inline]
+    pub fn prefetch(&self, hash: u64, deep: bool) {
+        let Some(seg) = self.segs.get(self.seg_index(hash)) else {
+            return;
+        };
+        let slab = &self.slab;
+        let _ = seg.table.find(table_hash(hash), |&i| {
+            let e = slab.get(i);
+            if deep {
+                e.prefetch_heap();
+            } else {
+                crate::util::prefetch(e as *const Entry);
+            }
+            false
+        });
+    }
+
     /// The entry for `key`, expired or not.
     #[inline]
     pub fn get(&self, hash: u64, key: &[u8]) -> Option<&Entry> {
@@ -1014,6 +1034,18 @@ impl Keyspace {
         self.dbs.get(i)
     }
 
+    /// Warms the cache for a lookup of `key` in `db` that comes soon (see
+    /// [`Shard::prefetch`]). Never waits: a shard locked by someone else is skipped.
+    #[inline]
+    pub fn prefetch(&self, db: usize, key: &[u8], deep: bool) {
+        let hash = self.hasher.hash(key);
+        if let Some(shard) = self.dbs.get(db).and_then(|d| d.shards.get(shard_of(hash))) {
+            if let Some(shard) = shard.try_lock() {
+                shard.prefetch(hash, deep);
+            }
+        }
+    }
+
     /// Number of databases.
     pub fn len(&self) -> usize {
         self.dbs.len()
@@ -1041,6 +1073,31 @@ mod tests {
 
     fn entry(k: &[u8]) -> Entry {
         new_entry(k, Value::string(b"v"), 0, 0)
+    }
+
+    #[test]
+    fn prefetch_changes_nothing() {
+        let ks = Keyspace::new(2);
+        let long = vec![b'x'; 100];
+        for k in [&b"short"[..], &long[..]] {
+            let h = ks.hasher.hash(k);
+            let mut shard = ks.db(0).unwrap().shard(shard_of(h)).lock();
+            shard.insert_new(&ks.hasher, h, new_entry(k, Value::string(&long), 0, 0));
+        }
+        for k in [&b"short"[..], &long[..], b"absent", b""] {
+            for deep in [false, true] {
+                ks.prefetch(0, k, deep);
+                ks.prefetch(1, k, deep);
+                ks.prefetch(99, k, deep);
+            }
+        }
+        assert_eq!(ks.db(0).unwrap().len(), 2);
+        let h = ks.hasher.hash(&long);
+        let shard = ks.db(0).unwrap().shard(shard_of(h)).lock();
+        assert_eq!(
+            shard.get(h, &long).map(|e| e.value.clone()),
+            Some(Value::string(&long))
+        );
     }
 
     #[test]

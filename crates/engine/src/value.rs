@@ -63,6 +63,22 @@ impl std::ops::Deref for StrBytes<'_> {
 }
 
 impl Value {
+    /// Starts loading the first heap line of the value (a long string's bytes, a collection's
+    /// header) into the cache: a lookahead for a command about to read it.
+    #[inline]
+    pub fn prefetch(&self) {
+        use crate::util::prefetch;
+        match self {
+            Value::Str(SmallBytes::Heap(b)) => prefetch(b.as_ptr()),
+            Value::Raw(b) => prefetch(&**b as *const Vec<u8>),
+            Value::Hash(b) => prefetch(&**b as *const BigHash),
+            Value::List(b) => prefetch(&**b as *const QuickList),
+            Value::Set(b) => prefetch(&**b as *const BigSet),
+            Value::ZSet(b) => prefetch(&**b as *const BigZSet),
+            _ => {}
+        }
+    }
+
     /// A string value, encoded as Redis would encode it (`int` when it is a canonical integer).
     pub fn string(bytes: &[u8]) -> Value {
         if bytes.len() <= 20 {
@@ -223,6 +239,14 @@ impl Entry {
         };
         e.set_expire_at(expire_at);
         e
+    }
+
+    /// Starts loading what this entry points at (its key's heap bytes, its value's first heap
+    /// line) into the cache.
+    #[inline]
+    pub fn prefetch_heap(&self) {
+        self.key.prefetch();
+        self.value.prefetch();
     }
 
     /// The key.

@@ -521,3 +521,72 @@ mod tests {
         }
     }
 }
+
+/// A quick look at the multibulk request at the front of `buf`, without the parser: its length
+/// and its second argument (the first key of most commands), if it has one. For lookahead only
+/// (warming the cache for a pipelined command before its turn): anything unusual (an inline
+/// request, a request not wholly in `buf`, a malformed header) gives `None`, and the request is
+/// then parsed and judged properly when its turn comes.
+pub fn peek_request(buf: &[u8]) -> Option<(Option<&[u8]>, usize)> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (argc, mut pos) = peek_number(buf, 1)?;
+    let mut second = None;
+    for i in 0..argc {
+        if buf.get(pos) != Some(&b'$') {
+            return None;
+        }
+        let (len, start) = peek_number(buf, pos + 1)?;
+        let end = start.checked_add(len)?;
+        if buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        if i == 1 {
+            second = buf.get(start..end);
+        }
+        pos = end + 2;
+    }
+    Some((second, pos))
+}
+
+/// A decimal number followed by CRLF at `buf[at..]`: the number and where the next line starts.
+/// Short and digits only (no sign: lookahead never needs `*-1` or `$-1`).
+fn peek_number(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let mut n: usize = 0;
+    let mut i = at;
+    while let Some(&c) = buf.get(i) {
+        if c == b'\r' {
+            return (i > at && buf.get(i + 1) == Some(&b'\n')).then_some((n, i + 2));
+        }
+        if !c.is_ascii_digit() || i - at >= 18 {
+            return None;
+        }
+        n = n * 10 + usize::from(c - b'0');
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod peek_tests {
+    use super::peek_request;
+
+    #[test]
+    fn peeks_whole_requests_only() {
+        let req = b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n";
+        assert_eq!(peek_request(req), Some((Some(&b"key:1"[..]), 31)));
+        assert_eq!(peek_request(&req[31..]), Some((None, 14)));
+        for cut in 0..31 {
+            assert_eq!(peek_request(&req[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(peek_request(b"GET k\r\n"), None);
+        assert_eq!(
+            peek_request(b"*2\r\n$3\r\nGET\r\n$99999999999999999999\r\n"),
+            None
+        );
+        assert_eq!(peek_request(b"*2\r\n$3\r\nGET\r\n$1\r\nkX\n"), None);
+        assert_eq!(peek_request(b"*-1\r\n"), None);
+        assert_eq!(peek_request(b"*0\r\n"), Some((None, 4)));
+    }
+}

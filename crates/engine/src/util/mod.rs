@@ -13,3 +13,17 @@ pub use ldouble::{
     MAX_LONG_DOUBLE_CHARS,
 };
 pub use num::{parse_f64, parse_i64};
+
+/// Asks the CPU to start loading the cache line at `p` (a hint: it never faults and never reads
+/// into the program, so any address will do, even a dangling one).
+#[inline(always)]
+pub fn prefetch<T: ?Sized>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` is a hint that cannot fault or change memory, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -194,15 +194,7 @@ fn inline_words(d: &[u8; INLINE_CAP]) -> [u64; 3] {
 /// comparison at this level.
 #[inline(always)]
 fn prefetch(n: &Node) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults nor reads into the program; `n` is a
-    // valid reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((n as *const Node).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = n;
+    crate::util::prefetch(n as *const Node);
 }
 
 /// Bytes of one [`High`].
