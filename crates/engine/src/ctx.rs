@@ -26,8 +26,8 @@ use crate::cmd::Command;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::notify::{owe, Note, EXPIRED, KEY_MISS, NEW};
 use crate::keyspace::{new_entry, shard_of, GetOrInsert, Keyspace, Lookup, Shard, Upsert, SHARDS};
+use crate::notify::{owe, Note, EXPIRED, KEY_MISS, NEW};
 use crate::session::Session;
 use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
@@ -359,7 +359,14 @@ impl<'a> DbView<'a> {
             self.hits += 1;
         } else {
             self.misses += 1;
-            owe(&mut self.notes, self.notify, KEY_MISS, "keymiss", self.db, key);
+            owe(
+                &mut self.notes,
+                self.notify,
+                KEY_MISS,
+                "keymiss",
+                self.db,
+                key,
+            );
         }
     }
 

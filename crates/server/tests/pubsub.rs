@@ -618,7 +618,10 @@ fn keyevents(flags: &str, cmds: &[&str]) -> Vec<String> {
     let mut events = Vec::new();
     loop {
         let m = sub.get_message().unwrap();
-        let event = m.get_channel_name().trim_start_matches("__keyevent@0__:").to_string();
+        let event = m
+            .get_channel_name()
+            .trim_start_matches("__keyevent@0__:")
+            .to_string();
         if event == "end" {
             return events;
         }

@@ -130,7 +130,6 @@ fn is_word(a: &[u8], word: &str) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
-
 /// Redis's `checkStringLength`: a string may not grow past `proto-max-bulk-len`.
 fn check_len(ctx: &Ctx<'_>, size: u64, append: u64) -> Result<()> {
     let max = ctx.engine.config.settings().proto_max_bulk_len.max(0) as u128;

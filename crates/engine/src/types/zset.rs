@@ -386,7 +386,6 @@ fn positive_arg(a: &[u8], msg: Option<&'static str>) -> Result<i64> {
     }
 }
 
-
 /// Counts `n` changes to `key` (Redis's `server.dirty += n`) after an in-place change, deleting
 /// the key if the change emptied it. (The caller notifies: see [`notify_removed`].)
 fn changed(db: &mut DbView<'_>, key: &[u8], n: u64, emptied: bool) {
