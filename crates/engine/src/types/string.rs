@@ -927,7 +927,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::*;
+    use crate::ctx::DbView;
     use crate::engine::unix_ms;
     use crate::testkit::{bulk, int, Kit};
 
