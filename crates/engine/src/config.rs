@@ -1000,6 +1000,10 @@ impl Config {
         }
         let mut values = self.values.write();
         let mut staged = Vec::with_capacity(pairs.len());
+        // The keyspace event classes come from the value as given: Redis prints `A` for all
+        // of its classes, which leaves `n` out of the string (`KEAn` reads back as `AKE`) but
+        // not out of the events.
+        let mut events = None;
         for ((name, value), p) in pairs.iter().zip(params) {
             let v = match p.kind {
                 Kind::OutputBufferLimit => canonical_output_limits(
@@ -1009,6 +1013,9 @@ impl Config {
                 _ => canonical(p, value),
             }
             .map_err(|why| failed(name, &why))?;
+            if matches!(p.kind, Kind::KeyspaceEvents) {
+                events = Some(crate::notify::flags_from_str(value));
+            }
             staged.push((p.name, v));
         }
         for (name, v) in staged {
@@ -1021,10 +1028,10 @@ impl Config {
         );
         self.encoding.store(EncodingLimits::from_values(&values));
         self.memory.store(MemoryLimits::from_values(&values));
-        self.keyspace_events.store(
-            keyspace_events(&values),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        if let Some(flags) = events {
+            self.keyspace_events
+                .store(flags, std::sync::atomic::Ordering::Relaxed);
+        }
         *self.settings.write() = Arc::new(built);
         self.epoch
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -1425,6 +1432,11 @@ mod tests {
                 "CONFIG SET {name} {value:?}"
             );
         }
+        // `A` hides `n` in the string, not in the events; other settings keep the classes.
+        c.set("notify-keyspace-events", "KEAn", false).unwrap();
+        c.set("hz", "11", false).unwrap();
+        assert_eq!(c.get("notify-keyspace-events").as_deref(), Some("AKE"));
+        assert_ne!(c.keyspace_events() & crate::notify::NEW, 0);
         // Names are all checked before values: an immutable one wins over a bad value.
         assert_eq!(
             c.set_many(&[("hz", "x"), ("databases", "4")], false)

@@ -27,6 +27,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::keyspace::{new_entry, shard_of, GetOrInsert, Keyspace, Lookup, Shard, Upsert, SHARDS};
+use crate::notify::{owe, Note, EXPIRED, KEY_MISS, NEW};
 use crate::session::Session;
 use crate::small::SmallBytes;
 use crate::value::{Entry, Value};
@@ -79,6 +80,13 @@ pub struct DbView<'a> {
     pub hits: u64,
     /// Lookups that found nothing.
     pub misses: u64,
+    /// The `notify-keyspace-events` classes, read when the command starts.
+    pub notify: u32,
+    /// Keyspace events the view's own work owes, in order: `expired` (lazy expiry), `keymiss`
+    /// (a read found nothing), `new` (a key was created). Recorded only for the classes in
+    /// `notify`; sent before the command's next event or after the command (see
+    /// [`crate::notify`]), so they come where Redis emits them.
+    pub notes: Vec<Note>,
     /// Keys created in shards where clients are blocked, to serve once unlocked
     /// (see `crate::blocking`).
     pub ready: Vec<Ready>,
@@ -124,6 +132,8 @@ impl<'a> DbView<'a> {
             count_reads: false,
             hits: 0,
             misses: 0,
+            notify: 0,
+            notes: Vec::new(),
             ready: Vec::new(),
             lazy: false,
             slots: Vec::new(),
@@ -315,6 +325,7 @@ impl<'a> DbView<'a> {
             }
             Lookup::Expired(e) => {
                 touch(self.ks, db, key, hash, false);
+                owe(&mut self.notes, self.notify, EXPIRED, "expired", db, key);
                 let (key, value) = e.into_parts();
                 self.expired.push((db, key));
                 if value.heap_size() > 0 {
@@ -327,10 +338,36 @@ impl<'a> DbView<'a> {
         if count {
             match found {
                 Some(_) => self.hits += 1,
-                None => self.misses += 1,
+                None => {
+                    self.misses += 1;
+                    owe(&mut self.notes, self.notify, KEY_MISS, "keymiss", db, key);
+                }
             }
         }
         found
+    }
+
+    /// Records a lookup that Redis makes with `lookupKeyRead` in a write command (GETSET, COPY's
+    /// source, the STORE forms' sources...) on the selected database: a keyspace hit or miss,
+    /// and on a miss the `keymiss` event. A read-only command's lookups count already
+    /// ([`DbView::count_reads`]).
+    pub fn count_read(&mut self, key: &[u8], found: bool) {
+        if self.count_reads {
+            return;
+        }
+        if found {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+            owe(
+                &mut self.notes,
+                self.notify,
+                KEY_MISS,
+                "keymiss",
+                self.db,
+                key,
+            );
+        }
     }
 
     /// The live entry for `key` in the selected database, mutable.
@@ -397,11 +434,16 @@ impl<'a> DbView<'a> {
             .shard_mut(db, shard_of(hash))
             .upsert(&ks.hasher, hash, key, value, expire_at, lru, now)
         {
-            Upsert::New => None,
+            Upsert::New => {
+                owe(&mut self.notes, self.notify, NEW, "new", db, key);
+                None
+            }
             Upsert::Replaced(old) => Some(old),
             Upsert::ReplacedExpired(old) => {
                 // As in Redis: the lazy expiry, then the write.
                 touch(self.ks, db, key, hash, false);
+                owe(&mut self.notes, self.notify, EXPIRED, "expired", db, key);
+                owe(&mut self.notes, self.notify, NEW, "new", db, key);
                 self.expired.push((db, Key::new(key)));
                 self.discard(old);
                 None
@@ -479,11 +521,13 @@ impl<'a> DbView<'a> {
                 self.defaulted.push((db, SmallBytes::new(key), default_at));
             }
             if let Some(old) = old {
+                owe(&mut self.notes, self.notify, EXPIRED, "expired", db, key);
                 self.expired.push((db, Key::new(key)));
                 if old.heap_size() > 0 {
                     self.garbage.push(old);
                 }
             }
+            owe(&mut self.notes, self.notify, NEW, "new", db, key);
         }
         (e, created)
     }
@@ -513,6 +557,7 @@ impl<'a> DbView<'a> {
         self.dirty += 1;
         self.signal_ready(db, shard_of(hash), key);
         touch(self.ks, db, key, hash, true);
+        owe(&mut self.notes, self.notify, NEW, "new", db, key);
         self.shard_mut(db, shard_of(hash)).insert_new(
             &ks.hasher,
             hash,

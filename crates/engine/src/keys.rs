@@ -185,6 +185,21 @@ pub(crate) fn peek<T>(
     found
 }
 
+/// [`peek`] as Redis's `objectCommandLookup` (OBJECT, MEMORY USAGE): a miss counts, but sends
+/// no `keymiss` event (`LOOKUP_NONOTIFY`).
+pub(crate) fn object_peek<T>(
+    view: &mut DbView<'_>,
+    db: usize,
+    key: &[u8],
+    f: impl FnOnce(&Entry) -> T,
+) -> Option<T> {
+    let flags = view.notify;
+    view.notify &= !notify::KEY_MISS;
+    let found = peek(view, db, key, f);
+    view.notify = flags;
+    found
+}
+
 /// The shard a key lives in.
 fn shard_of_key(ctx: &Ctx<'_>, key: &[u8]) -> usize {
     shard_of(ctx.engine.keyspace.hasher.hash(key))
@@ -279,9 +294,13 @@ fn rename_generic(ctx: &mut Ctx<'_>, nx: bool) -> Result<()> {
         return Err(Error::NoSuchKey);
     };
     let expire_at = moved.expire_at();
-    if let Some(old) = ctx.db.set(dst, moved.value, expire_at) {
-        ctx.db.discard(old);
+    // As Redis: an existing `newkey` is deleted and the value added as a new key (a `new`
+    // event even when it replaces one).
+    if let Some(old) = ctx.db.remove(dst) {
+        ctx.db.discard(old.value);
     }
+    let db = ctx.db.db;
+    ctx.db.insert_new_in(db, dst, moved.value, expire_at);
     // Redis counts a rename as one change.
     ctx.db.dirty = dirty + 1;
     ctx.notify(notify::GENERIC, "rename_from", src);
@@ -348,9 +367,11 @@ fn copy(ctx: &mut Ctx<'_>) -> Result<()> {
         return Ok(());
     };
     let dirty = ctx.db.dirty;
-    if let Some(old) = ctx.db.set_in(dst_db, dst, value, expire_at) {
-        ctx.db.discard(old);
+    // As for RENAME: a replaced target is deleted, then the copy added (a `new` event).
+    if let Some(old) = ctx.db.remove_in(dst_db, dst) {
+        ctx.db.discard(old.value);
     }
+    ctx.db.insert_new_in(dst_db, dst, value, expire_at);
     ctx.db.dirty = dirty + 1;
     ctx.notify_in(notify::GENERIC, "copy_to", dst_db, dst);
     ctx.out.int(1);
@@ -770,7 +791,7 @@ fn lfu_counter(lru: u32, now_ms: u64, decay_minutes: u32) -> u64 {
 /// The live entry's fields an OBJECT subcommand needs, looked up without touching the key.
 fn object_lookup<T>(ctx: &mut Ctx<'_>, f: impl FnOnce(&Entry) -> T) -> Option<T> {
     let db = ctx.db.db;
-    peek(&mut ctx.db, db, word(ctx.args, 2), f)
+    object_peek(&mut ctx.db, db, word(ctx.args, 2), f)
 }
 
 // OBJECT ENCODING key

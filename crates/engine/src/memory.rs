@@ -145,7 +145,7 @@ fn usage(ctx: &mut Ctx<'_>) -> Result<()> {
     }
     let db = ctx.db.db;
     let key = ctx.arg(2).to_vec();
-    let size = crate::keys::peek(&mut ctx.db, db, &key, |e| {
+    let size = crate::keys::object_peek(&mut ctx.db, db, &key, |e| {
         // The entry, what the key and value own on the heap, and the key's table slot (a
         // 4-byte slot number and hashbrown's control byte).
         std::mem::size_of::<Entry>() + e.key_heap_size() + e.value.heap_size() + 5

@@ -8,14 +8,16 @@
 //! notification costs one relaxed atomic load: the configured classes live in
 //! [`crate::config::Config::keyspace_events`], kept up to date by CONFIG SET.
 //!
-//! Lazily expired keys: the keyspace records them as it meets them (`DbView::expired`); the
-//! `expired` events go out before the command's next event ([`Ctx::notify`]) or after the
-//! command ([`Engine::notify_lazy_expired`]), so they precede the command's own events as in
-//! Redis.
+//! Events of the keyspace's own work: Redis emits `expired` (lazy expiry), `keymiss` (a
+//! `lookupKeyRead` that found nothing) and `new` (`dbAdd`) from inside its lookups and writes.
+//! The [`DbView`] does those, and it has no reply writer, so it records them as [`Note`]s
+//! (only for the enabled classes, [`owe`]); they go out before the command's next event
+//! ([`Ctx::notify`]) or after the command ([`Engine::notify_pending`]), so they keep Redis's
+//! order: `keymiss` or `new` before the command's own event.
 
 use crate::ctx::{Ctx, DbView};
 use crate::engine::Engine;
-use crate::session::Session;
+use crate::key::Key;
 
 /// `K`: publish on `__keyspace@<db>__:<key>`.
 pub const KEYSPACE: u32 = 1 << 0;
@@ -49,6 +51,33 @@ pub const NEW: u32 = 1 << 13;
 /// The classes `A` stands for.
 pub const ALL: u32 =
     GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+/// A keyspace event owed by the keyspace's own work (see the module docs).
+pub struct Note {
+    event: &'static str,
+    db: usize,
+    key: Key,
+}
+
+/// Records `event` (of class `class`) on `key` of `db` in `notes` if `flags` enable the class.
+/// A free function so a [`DbView`] can call it while it borrows one of its shards.
+#[inline]
+pub(crate) fn owe(
+    notes: &mut Vec<Note>,
+    flags: u32,
+    class: u32,
+    event: &'static str,
+    db: usize,
+    key: &[u8],
+) {
+    if flags & class != 0 {
+        notes.push(Note {
+            event,
+            db,
+            key: Key::new(key),
+        });
+    }
+}
 
 /// The bits of a `notify-keyspace-events` value (unknown characters are ignored: the config
 /// validated them).
@@ -117,21 +146,14 @@ impl Engine {
         }
     }
 
-    /// Notifies the keys a command found expired that were not notified yet, and forgets the
-    /// count (the dispatcher calls it once a command is over).
-    pub(crate) fn notify_lazy_expired(&self, sess: &mut Session, db: &DbView<'_>) {
-        let from = std::mem::take(&mut sess.pubsub.expired_notified);
-        if self.config.keyspace_events() & EXPIRED == 0 {
+    /// Sends the events `db` still owes (the dispatcher calls it once a command is over).
+    pub(crate) fn notify_pending(&self, db: &DbView<'_>) {
+        if db.notes.is_empty() {
             return;
         }
-        for (d, key) in db.expired.iter().skip(from) {
-            self.notify_slow(
-                self.config.keyspace_events(),
-                "expired",
-                *d,
-                key.as_slice(),
-                None,
-            );
+        let flags = self.config.keyspace_events();
+        for n in &db.notes {
+            self.notify_slow(flags, n.event, n.db, n.key.as_slice(), None);
         }
     }
 }
@@ -144,14 +166,24 @@ impl Ctx<'_> {
         self.notify_in(class, event, self.db.db, key);
     }
 
-    /// Notifies `event` of class `class` on `key` of database `db`, if configured: keys the
-    /// command found expired first, then this event; a message to this client itself goes
-    /// into its reply.
+    /// Notifies `event` of class `class` on `key` of database `db`, if configured: the events
+    /// the keyspace owes first (see the module docs), then this one; a message to this client
+    /// itself goes into its reply.
     #[inline]
     pub fn notify_in(&mut self, class: u32, event: &str, db: usize, key: &[u8]) {
         let flags = self.engine.config.keyspace_events();
-        if flags & (class | EXPIRED) != 0 {
+        if flags & class != 0 || !self.db.notes.is_empty() {
             self.notify_in_slow(flags, class, event, db, key);
+        }
+    }
+
+    /// The events of a removal from the collection at `key` (of the selected database):
+    /// `event` (of `class`), then `del` if the removal emptied the collection, which deleted
+    /// it. Redis's commands emit both, in this order.
+    pub fn notify_removal(&mut self, class: u32, event: &str, key: &[u8], emptied: bool) {
+        self.notify(class, event, key);
+        if emptied {
+            self.notify(GENERIC, "del", key);
         }
     }
 
@@ -165,19 +197,15 @@ impl Ctx<'_> {
         } else {
             0
         };
-        if flags & EXPIRED != 0 {
-            let from = self.sess.pubsub.expired_notified;
-            for (d, k) in self.db.expired.iter().skip(from) {
-                self.engine.notify_slow(
-                    flags,
-                    "expired",
-                    *d,
-                    k.as_slice(),
-                    Some((id, &mut *self.out)),
-                );
-            }
+        for n in std::mem::take(&mut self.db.notes) {
+            self.engine.notify_slow(
+                flags,
+                n.event,
+                n.db,
+                n.key.as_slice(),
+                Some((id, &mut *self.out)),
+            );
         }
-        self.sess.pubsub.expired_notified = self.db.expired.len();
         if flags & class != 0 {
             self.engine
                 .notify_slow(flags, event, db, key, Some((id, &mut *self.out)));

@@ -394,9 +394,6 @@ pub struct ClientSubs {
     mailbox: Option<Arc<Mailbox>>,
     /// Wakes the client's connection when a message is queued (supplied by the server).
     pub waker: Option<BlockWaker>,
-    /// How many of the current command's lazily expired keys were already notified (see
-    /// [`crate::notify`]).
-    pub(crate) expired_notified: usize,
 }
 
 impl ClientSubs {

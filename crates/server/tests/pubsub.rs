@@ -286,6 +286,418 @@ fn list_and_hash_keyspace_events_like_redis() {
     );
 }
 
+/// Every set write command, with and without an effect: `srem`/`spop` then `del` when the set
+/// empties, SMOVE's `srem` (and `del`) then `sadd`, the STORE forms' event or `del`. SPOP's
+/// choice is random, so partial pops run in scripts that reply only a count.
+#[test]
+fn set_keyspace_events_like_redis() {
+    compare_transcripts(
+        2,
+        &[
+            "1: CONFIG SET notify-keyspace-events KEA",
+            "0: PSUBSCRIBE __key*__:*",
+            "1: SADD s a b c",
+            "1: SADD s a",
+            "1: SADD s d",
+            "1: SREM s nosuch",
+            "1: SREM s a b",
+            "1: SREM s c d x",
+            "1: SREM s x",
+            "1: SADD s a b c d",
+            "1: EVAL \"return #{redis.call('spop', KEYS[1])}\" 1 s",
+            "1: SPOP s 0",
+            "1: EVAL \"return #redis.call('spop', KEYS[1], 2)\" 1 s",
+            "1: EVAL \"return #redis.call('spop', KEYS[1], 5)\" 1 s",
+            "1: SPOP s",
+            "1: SPOP s 1",
+            "1: SADD one x",
+            "1: SPOP one",
+            "1: SADD t a b c",
+            "1: SMOVE t u a",
+            "1: SMOVE t u nosuch",
+            "1: SMOVE t t b",
+            "1: SADD u b",
+            "1: SMOVE t u b",
+            "1: SMOVE t u c",
+            "1: SMOVE nosuch u c",
+            "1: SADD a 1 2 3",
+            "1: SADD b 2 3 4",
+            "1: SINTERSTORE d a b",
+            "1: SINTERSTORE d a nosuch",
+            "1: SINTERSTORE d a b",
+            "1: SUNIONSTORE d a b",
+            "1: SDIFFSTORE d a b",
+            "1: SDIFFSTORE d a a",
+            "1: SUNIONSTORE d nosuch nosuch2",
+            "1: SINTERSTORE a a",
+            "1: SMOVE a b 1",
+            "1: SET str v",
+            "1: SADD str x",
+            "1: SINTERSTORE str2 str",
+        ],
+    );
+}
+
+/// Every sorted set write command: `zadd`/`zincr` only when something changed, removals then
+/// `del` when the set empties, pops (blocking ones served later too), the STORE forms.
+#[test]
+fn zset_keyspace_events_like_redis() {
+    compare_transcripts(
+        3,
+        &[
+            "1: CONFIG SET notify-keyspace-events KEA",
+            "0: PSUBSCRIBE __key*__:*",
+            "1: ZADD z 1 a 2 b 3 c",
+            "1: ZADD z 1 a",
+            "1: ZADD z 5 a",
+            "1: ZADD z NX 9 a",
+            "1: ZADD z XX 9 nosuch",
+            "1: ZADD z XX CH 1 a",
+            "1: ZADD z INCR 2 a",
+            "1: ZADD z INCR 0 a",
+            "1: ZADD z GT INCR 1 a",
+            "1: ZADD z LT 100 a",
+            "1: ZADD z 1 a 2 x nan y",
+            "1: ZADD nz XX 1 a",
+            "1: ZINCRBY z 1 b",
+            "1: ZINCRBY z2 1 b",
+            "1: ZINCRBY z inf b",
+            "1: ZINCRBY z -inf b",
+            "1: ZREM z nosuch",
+            "1: ZREM z a",
+            "1: ZREM z2 b nosuch",
+            "1: ZREMRANGEBYRANK z 0 0",
+            "1: ZREMRANGEBYRANK z 5 6",
+            "1: ZREMRANGEBYRANK z 0 -1",
+            "1: ZADD z 1 a 2 b 3 c 4 d",
+            "1: ZREMRANGEBYSCORE z 1 1",
+            "1: ZREMRANGEBYSCORE z 100 200",
+            "1: ZREMRANGEBYLEX z [b [b",
+            "1: ZREMRANGEBYLEX z - +",
+            "1: ZADD z 1 a 2 b 3 c 4 d",
+            "1: ZPOPMIN z",
+            "1: ZPOPMAX z",
+            "1: ZPOPMIN z 0",
+            "1: ZPOPMAX z 5",
+            "1: ZPOPMIN z",
+            "1: ZADD z 1 a 2 b",
+            "1: ZMPOP 2 nosuch z MIN",
+            "1: ZMPOP 1 z MAX COUNT 5",
+            "1: ZMPOP 1 nosuch MAX",
+            "1: ZADD z 1 a 2 b",
+            "1: BZPOPMIN z 0",
+            "1: BZPOPMAX z 0",
+            "1: BZMPOP 0 1 nosuch MIN",
+            "2: BZPOPMIN bz 0",
+            "1: ZADD bz 1 a 2 b",
+            "2: BZMPOP 0 1 bz2 MAX COUNT 3",
+            "1: ZADD bz2 1 a 2 b",
+            "2: BZPOPMAX bz3 0",
+            "1: MULTI",
+            "1: ZADD bz3 1 a",
+            "1: ZADD bz3 2 b",
+            "1: EXEC",
+            "1: ZADD z1 1 a 2 b",
+            "1: ZADD z2 2 b 3 c",
+            "1: ZUNIONSTORE d 2 z1 z2",
+            "1: ZINTERSTORE d 2 z1 z2",
+            "1: ZDIFFSTORE d 2 z1 z2",
+            "1: ZDIFFSTORE d 2 z1 z1",
+            "1: ZINTERSTORE d 2 z1 nosuch",
+            "1: ZUNIONSTORE d 1 z1",
+            "1: ZRANGESTORE d z1 0 -1",
+            "1: ZRANGESTORE d z1 5 6",
+            "1: ZRANGESTORE d nosuch 0 -1",
+            "1: ZRANGESTORE d z1 0 0 REV",
+            "1: ZRANGESTORE d z1 (1 +inf BYSCORE",
+            "1: ZUNIONSTORE d 1 nosuch",
+            "1: ZUNIONSTORE z1 2 z1 z2",
+        ],
+    );
+}
+
+/// The `n` class (`new` when a key is created, before the command's own event, even when
+/// RENAME or COPY replaces a key) and the `m` class (`keymiss` for the lookups Redis makes
+/// with `lookupKeyRead`, read commands and some writes' sources, after a lazy `expired`).
+#[test]
+fn new_and_keymiss_events_like_redis() {
+    compare_transcripts(
+        2,
+        &[
+            "1: CONFIG SET notify-keyspace-events KEAnm",
+            "0: PSUBSCRIBE __key*__:*",
+            "1: GET nosuch",
+            "1: SET k v",
+            "1: GET k",
+            "1: MGET a k b",
+            "1: STRLEN nosuch",
+            "1: GETRANGE nosuch 0 1",
+            "1: SUBSTR nosuch 0 1",
+            "1: GETEX nosuch",
+            "1: GETDEL nosuch",
+            "1: EXISTS nosuch k nosuch",
+            "1: TYPE nosuch",
+            "1: TTL nosuch",
+            "1: PTTL nosuch",
+            "1: EXPIRETIME nosuch",
+            "1: PEXPIRETIME nosuch",
+            "1: OBJECT ENCODING nosuch",
+            "1: MEMORY USAGE nosuch",
+            "1: TOUCH nosuch k",
+            "1: LCS nosuch nosuch2",
+            "1: LLEN nosuch",
+            "1: LRANGE nosuch 0 1",
+            "1: LINDEX nosuch 0",
+            "1: LPOS nosuch a",
+            "1: HGET nosuch a",
+            "1: HGETALL nosuch",
+            "1: HMGET nosuch a",
+            "1: HEXISTS nosuch a",
+            "1: HLEN nosuch",
+            "1: HSTRLEN nosuch a",
+            "1: HRANDFIELD nosuch",
+            "1: HSCAN nosuch 0",
+            "1: HKEYS nosuch",
+            "1: HVALS nosuch",
+            "1: SISMEMBER nosuch a",
+            "1: SMISMEMBER nosuch a",
+            "1: SMEMBERS nosuch",
+            "1: SCARD nosuch",
+            "1: SRANDMEMBER nosuch",
+            "1: SSCAN nosuch 0",
+            "1: SINTER nosuch k2",
+            "1: SINTERCARD 2 nosuch nosuch2",
+            "1: SUNION nosuch nosuch2",
+            "1: SDIFF nosuch nosuch2",
+            "1: ZRANGE nosuch 0 -1",
+            "1: ZRANGEBYSCORE nosuch 0 1",
+            "1: ZREVRANGE nosuch 0 1",
+            "1: ZRANGEBYLEX nosuch - +",
+            "1: ZSCORE nosuch a",
+            "1: ZMSCORE nosuch a",
+            "1: ZRANK nosuch a",
+            "1: ZREVRANK nosuch a",
+            "1: ZCARD nosuch",
+            "1: ZCOUNT nosuch 0 1",
+            "1: ZLEXCOUNT nosuch - +",
+            "1: ZRANDMEMBER nosuch",
+            "1: ZSCAN nosuch 0",
+            "1: ZUNION 2 nosuch nosuch2",
+            "1: ZINTER 2 nosuch nosuch2",
+            "1: ZDIFF 2 nosuch nosuch2",
+            "1: ZINTERCARD 2 nosuch nosuch2",
+            "1: DEL nosuch",
+            "1: EXPIRE nosuch 10",
+            "1: PERSIST nosuch",
+            "1: RENAME nosuch x",
+            "1: COPY nosuch x",
+            "1: MOVE nosuch 1",
+            "1: LPUSHX nosuch a",
+            "1: LPOP nosuch",
+            "1: LMPOP 1 nosuch LEFT",
+            "1: LMOVE nosuch x LEFT LEFT",
+            "1: LREM nosuch 0 a",
+            "1: HDEL nosuch a",
+            "1: SREM nosuch a",
+            "1: SPOP nosuch",
+            "1: SMOVE nosuch s a",
+            "1: ZREM nosuch a",
+            "1: ZPOPMIN nosuch",
+            "1: ZMPOP 1 nosuch MIN",
+            "1: ZREMRANGEBYRANK nosuch 0 1",
+            "1: SETRANGE n2 0 x",
+            "1: SETRANGE n3 0 \"\"",
+            "1: INCR i",
+            "1: INCRBYFLOAT f 1",
+            "1: APPEND ap x",
+            "1: LPUSH l a",
+            "1: RPUSH l b",
+            "1: LMOVE l l9 LEFT RIGHT",
+            "1: HSET h a 1",
+            "1: HSETNX hn a 1",
+            "1: HINCRBY h2 a 1",
+            "1: HINCRBYFLOAT h3 a 1",
+            "1: SADD s a",
+            "1: SMOVE s s2 a",
+            "1: ZADD z 1 a",
+            "1: ZINCRBY z2 1 a",
+            "1: MSET m1 1 m2 2 m1 3",
+            "1: MSETNX m3 1 m4 2",
+            "1: SETNX sn 1",
+            "1: SETEX se 100 1",
+            "1: PSETEX pse 100000 1",
+            "1: GETSET gs 1",
+            "1: GETSET gs 2",
+            "1: SET k4 v GET",
+            "1: SET k5 v NX GET",
+            "1: SET k5 v XX GET",
+            "1: SET k6 v XX",
+            "1: GETDEL k5",
+            "1: GETEX k4 PERSIST",
+            "1: SINTERSTORE d s2 nosuch",
+            "1: SUNIONSTORE d nosuch s2",
+            "1: SDIFFSTORE d nosuch s2",
+            "1: ZUNIONSTORE zd 2 nosuch z",
+            "1: ZINTERSTORE zd 2 z nosuch",
+            "1: ZDIFFSTORE zd 2 nosuch z",
+            "1: ZRANGESTORE zd nosuch 0 -1",
+            "1: ZRANGESTORE zd z 0 -1",
+            "1: RENAME k k2",
+            "1: SET k3 v",
+            "1: RENAME k2 k3",
+            "1: RENAMENX k3 k9",
+            "1: COPY k9 k4",
+            "1: COPY k9 k4 REPLACE",
+            "1: COPY k9 k5 DB 1",
+            "1: MOVE k4 2",
+            "1: DEBUG SET-ACTIVE-EXPIRE 0",
+            "1: SET e1 v PX 20",
+            "1: SET e2 v PX 20",
+            "1: SADD e3 a",
+            "1: PEXPIRE e3 20",
+            "1: SET e4 1 PX 20",
+            "1: SET e5 v PX 20",
+            "1: RPUSH e6 a",
+            "1: PEXPIRE e6 20",
+            "sleep 100",
+            "1: GET e1",
+            "1: SET e2 v",
+            "1: SADD e3 b",
+            "1: INCR e4",
+            "1: EXISTS e5",
+            "1: LPUSHX e6 x",
+        ],
+    );
+}
+
+/// Events inside MULTI/EXEC and scripts come in command order, each command's `new`/`keymiss`
+/// before its own event.
+#[test]
+fn keyspace_events_inside_exec_and_scripts_like_redis() {
+    compare_transcripts(
+        2,
+        &[
+            "1: CONFIG SET notify-keyspace-events KEAnm",
+            "0: PSUBSCRIBE __key*__:*",
+            "1: MULTI",
+            "1: SADD s a",
+            "1: GET nosuch",
+            "1: ZADD z 1 a",
+            "1: SREM s a",
+            "1: ZPOPMIN z",
+            "1: SET k v",
+            "1: SMOVE nosuch s a",
+            "1: EXEC",
+            "1: EVAL \"redis.call('sadd', 's', 'a', 'b') redis.call('get', 'nosuch') redis.call('zadd', 'z', 1, 'a') redis.call('srem', 's', 'a', 'b') redis.call('zrem', 'z', 'a') return redis.call('sinterstore', 'd', 's')\" 0",
+            "1: EVAL \"redis.call('set', 'k', 'v') return redis.call('rename', 'k', 'k2')\" 0",
+        ],
+    );
+}
+
+/// The keyevent stream (`event key` per event, database 0) that `cmds` cause on a fresh Flint
+/// with `notify-keyspace-events` set to `flags`. A marker PUBLISH on the subscribed pattern
+/// ends the stream, so nothing is read by timing.
+fn keyevents(flags: &str, cmds: &[&str]) -> Vec<String> {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", flags]);
+    let mut sub_con = s.conn();
+    let mut sub = sub_con.as_pubsub();
+    sub.psubscribe("__keyevent@0__:*").unwrap();
+    for cmd in cmds {
+        let args = split_args(cmd);
+        let mut r = redis::cmd(std::str::from_utf8(&args[0]).unwrap());
+        for a in &args[1..] {
+            r.arg(a.as_slice());
+        }
+        // Errors are part of some steps; only the events matter here.
+        let _: redis::RedisResult<redis::Value> = r.query(&mut c);
+    }
+    let _: i64 = q(&mut c, &["PUBLISH", "__keyevent@0__:end", "end"]);
+    sub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut events = Vec::new();
+    loop {
+        let m = sub.get_message().unwrap();
+        let event = m
+            .get_channel_name()
+            .trim_start_matches("__keyevent@0__:")
+            .to_string();
+        if event == "end" {
+            return events;
+        }
+        events.push(format!("{event} {}", m.get_payload::<String>().unwrap()));
+    }
+}
+
+/// Set and sorted set events, `new` and `keymiss`, checked without redis-server (the
+/// expectations were taken from Redis 7.0).
+#[test]
+fn set_zset_new_and_keymiss_events() {
+    let got = keyevents(
+        "Esz",
+        &[
+            "SADD s a b",
+            "SADD s a",
+            "SREM s a",
+            "SMOVE s t b",
+            "SADD a 1 2",
+            "SINTERSTORE d a a",
+            "SINTERSTORE d a nosuch",
+            "ZADD z 1 a 2 b",
+            "ZADD z 1 a",
+            "ZINCRBY z 1 a",
+            "ZPOPMIN z",
+            "ZREM z b",
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "sadd s",
+            "srem s",
+            "srem s",
+            "sadd t",
+            "sadd a",
+            "sinterstore d",
+            "zadd z",
+            "zincr z",
+            "zpopmin z",
+            "zrem z",
+        ]
+    );
+    let got = keyevents(
+        "Egsznm",
+        &[
+            "GET nosuch",
+            "SET k v",
+            "SET k w",
+            "SADD s a",
+            "SREM s a",
+            "SINTERSTORE d s nosuch",
+            "SMOVE nosuch s a",
+            "EXISTS k nosuch",
+            "RENAME k s",
+        ],
+    );
+    assert_eq!(
+        got,
+        [
+            "keymiss nosuch",
+            "new k",
+            "new s",
+            "sadd s",
+            "srem s",
+            "del s",
+            "keymiss s",
+            "keymiss nosuch",
+            "keymiss nosuch",
+            "new s",
+            "rename_from k",
+            "rename_to s",
+        ]
+    );
+}
+
 #[test]
 fn messages_to_self_inside_exec_and_scripts_like_redis() {
     compare_transcripts(

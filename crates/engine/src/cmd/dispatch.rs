@@ -222,11 +222,12 @@ impl Engine {
         action
     }
 
-    /// What every command's view takes from the configuration: `default-ttl`, and under an LFU
+    /// What every command's view takes from the configuration: `default-ttl`, the keyspace event classes, and under an LFU
     /// policy the counter that replaces the LRU clock (new keys start at the initial count,
     /// reads bump it; see evict.rs). A view made for CLIENT NO-TOUCH (`lru` None) stays so.
     pub(crate) fn apply_view_settings(&self, view: &mut DbView<'_>) {
         view.default_ttl_ms = self.config.default_ttl_ms();
+        view.notify = self.config.keyspace_events();
         if view.lru.is_some() && self.config.lfu_policy() {
             let lfu = crate::evict::Lfu::new(view.now_ms, &self.config.memory());
             view.lru = Some(lfu.initial());
@@ -246,7 +247,7 @@ impl Engine {
         Stats::add(&self.stats.keyspace_hits, db.hits);
         Stats::add(&self.stats.keyspace_misses, db.misses);
         Stats::add(&self.stats.expired_keys, db.expired.len() as u64);
-        self.notify_lazy_expired(sess, db);
+        self.notify_pending(db);
         Stats::add(&self.stats.dirty, db.dirty);
         if !self.propagating() {
             return;

@@ -721,16 +721,15 @@ fn hdel(ctx: &mut Ctx<'_>) -> Result<()> {
             (deleted, emptied)
         }
     };
-    if deleted > 0 {
-        ctx.notify(notify::HASH, "hdel", key);
-    }
     if emptied {
         if let Some(e) = ctx.db.remove(key) {
             ctx.db.discard(e.value);
         }
-        ctx.notify(notify::GENERIC, "del", key);
     } else if deleted > 0 {
         ctx.db.modified(key);
+    }
+    if deleted > 0 {
+        ctx.notify_removal(notify::HASH, "hdel", key, emptied);
     }
     ctx.out.int(deleted);
     Ok(())

@@ -235,15 +235,6 @@ fn finish_removal(db: &mut DbView<'_>, key: &[u8], empty: bool, dirty: u64, chan
     db.dirty = dirty + changes;
 }
 
-/// The keyspace events of a removal from the list at `key`: `event`, then `del` if the list
-/// was emptied (and so deleted).
-fn notify_removal(ctx: &mut Ctx<'_>, event: &str, key: &[u8], empty: bool) {
-    ctx.notify(notify::LIST, event, key);
-    if empty {
-        ctx.notify(notify::GENERIC, "del", key);
-    }
-}
-
 /// The event of a pop from `end`.
 fn pop_event(end: End) -> &'static str {
     match end {
@@ -406,7 +397,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, end: End) -> Result<()> {
     remove_from_end(l, end, n);
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, n as u64);
-    notify_removal(ctx, pop_event(end), key, empty);
+    ctx.notify_removal(notify::LIST, pop_event(end), key, empty);
     Ok(())
 }
 
@@ -516,7 +507,7 @@ fn lrem(ctx: &mut Ctx<'_>) -> Result<()> {
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, removed as u64);
     if removed > 0 {
-        notify_removal(ctx, "lrem", key, empty);
+        ctx.notify_removal(notify::LIST, "lrem", key, empty);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -542,7 +533,7 @@ fn ltrim(ctx: &mut Ctx<'_>) -> Result<()> {
     l.remove_front(front);
     let empty = l.is_empty();
     finish_removal(&mut ctx.db, key, empty, dirty, (front + back) as u64);
-    notify_removal(ctx, "ltrim", key, empty);
+    ctx.notify_removal(notify::LIST, "ltrim", key, empty);
     ctx.out.ok();
     Ok(())
 }
@@ -700,7 +691,7 @@ fn lmove_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> Result<bool> {
     ctx.db.dirty = dirty + 1;
     // As Redis: the push, then the pop (and the source's deletion).
     ctx.notify(notify::LIST, push_event(to), dst);
-    notify_removal(ctx, pop_event(from), src, emptied);
+    ctx.notify_removal(notify::LIST, pop_event(from), src, emptied);
     ctx.out.bulk(&value);
     Ok(true)
 }
@@ -752,7 +743,7 @@ fn mpop_from(ctx: &mut Ctx<'_>, keys: &[&[u8]], end: End, count: usize) -> Resul
         remove_from_end(l, end, n);
         let empty = l.is_empty();
         finish_removal(&mut ctx.db, key, empty, dirty, n as u64);
-        notify_removal(ctx, pop_event(end), key, empty);
+        ctx.notify_removal(notify::LIST, pop_event(end), key, empty);
         let pop: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
         let n_text = itoa::Buffer::new().format(n).as_bytes().to_vec();
         ctx.propagate_as(vec![record(&[pop, key, &n_text])]);
@@ -805,7 +796,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, end: End) -> Result<()> {
         remove_from_end(l, end, 1);
         let empty = l.is_empty();
         finish_removal(&mut ctx.db, key, empty, dirty, 1);
-        notify_removal(ctx, pop_event(end), key, empty);
+        ctx.notify_removal(notify::LIST, pop_event(end), key, empty);
         let pop: &[u8] = if end == End::Head { b"LPOP" } else { b"RPOP" };
         ctx.propagate_as(vec![record(&[pop, key])]);
         return Ok(());

@@ -35,6 +35,7 @@ use crate::config::EncodingLimits;
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal, Needle};
+use crate::notify;
 use crate::segtable::{SegItem, SegTable};
 use crate::small::SmallBytes;
 use crate::util::parse_i64;
@@ -726,6 +727,9 @@ fn sadd(ctx: &mut Ctx<'_>) -> Result<()> {
             n
         }
     };
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
+    }
     ctx.out.int(added);
     Ok(())
 }
@@ -757,6 +761,9 @@ fn srem(ctx: &mut Ctx<'_>) -> Result<()> {
         }
     } else if removed > 0 {
         ctx.db.modified(key);
+    }
+    if removed > 0 {
+        ctx.notify_removal(notify::SET, "srem", key, emptied);
     }
     ctx.out.int(removed);
     Ok(())
@@ -826,6 +833,7 @@ fn spop(ctx: &mut Ctx<'_>) -> Result<()> {
     } else {
         ctx.db.modified(key);
     }
+    ctx.notify_removal(notify::SET, "spop", key, emptied);
     ctx.out.bulk(m.as_slice());
     if ctx.engine.propagating() {
         ctx.propagate_as(vec![record(&[b"SREM", key, m.as_slice()])]);
@@ -865,6 +873,7 @@ fn spop_count(ctx: &mut Ctx<'_>) -> Result<()> {
         if let Some(e) = ctx.db.remove(key) {
             ctx.db.discard(e.value);
         }
+        ctx.notify_removal(notify::SET, "spop", key, true);
         if propagating {
             ctx.propagate_as(vec![record(&[b"DEL", key])]);
         }
@@ -893,6 +902,7 @@ fn spop_count(ctx: &mut Ctx<'_>) -> Result<()> {
         ctx.db.discard(old);
     }
     ctx.db.modified(key);
+    ctx.notify(notify::SET, "spop", key);
     ctx.out.set(popped.len());
     for m in &popped {
         ctx.out.bulk(m.as_slice());
@@ -1032,19 +1042,18 @@ fn smove(ctx: &mut Ctx<'_>) -> Result<()> {
     } else {
         ctx.db.modified(src);
     }
-    let added = match lookup(&mut ctx.db, dst)? {
-        Some(v) => {
-            set_add(v, m, &lim);
-            true
-        }
-        None => false,
-    };
-    if added {
+    ctx.notify_removal(notify::SET, "srem", src, emptied);
+    // `sadd` only if the member was not in `dst` already, as Redis.
+    let added = lookup(&mut ctx.db, dst)?.map(|v| set_add(v, m, &lim));
+    if added.is_some() {
         ctx.db.modified(dst);
     } else {
         let v = build_set([m], &lim);
         let db = ctx.db.db;
         ctx.db.insert_new_in(db, dst, v, 0);
+    }
+    if added != Some(false) {
+        ctx.notify(notify::SET, "sadd", dst);
     }
     ctx.out.int(1);
     Ok(())
@@ -1132,14 +1141,17 @@ fn counting_reads<T>(db: &mut DbView<'_>, f: impl FnOnce(&mut DbView<'_>) -> T) 
 }
 
 /// Stores the set `result` at `dst` (deleting `dst` when it is empty) and replies its size.
+/// The event of a stored result is the command's name (`sinterstore`...), as in Redis.
 fn store(ctx: &mut Ctx<'_>, dst: &[u8], result: Value) {
     let n = set_len(&result);
     if n > 0 {
         if let Some(old) = ctx.db.set(dst, result, 0) {
             ctx.db.discard(old);
         }
+        ctx.notify(notify::SET, ctx.cmd.def.name, dst);
     } else if let Some(e) = ctx.db.remove(dst) {
         ctx.db.discard(e.value);
+        ctx.notify(notify::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }

@@ -23,7 +23,7 @@
 use bytes::Bytes;
 
 use crate::cmd::{def, keys, CommandDef};
-use crate::ctx::{Ctx, DbView};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::notify;
 use crate::small::SmallBytes;
@@ -128,19 +128,6 @@ fn is_word(a: &[u8], word: &str) -> bool {
     let end = a.iter().position(|&b| b == 0).unwrap_or(a.len());
     a.get(..end)
         .is_some_and(|w| w.eq_ignore_ascii_case(word.as_bytes()))
-}
-
-/// Records a lookup as a keyspace hit or miss. Redis counts these for the write commands that
-/// read a value (GETSET, GETDEL, GETEX, SET ... GET); the view only counts for read commands.
-fn count_read(db: &mut DbView<'_>, found: bool) {
-    if db.count_reads {
-        return;
-    }
-    if found {
-        db.hits += 1;
-    } else {
-        db.misses += 1;
-    }
 }
 
 /// Redis's `checkStringLength`: a string may not grow past `proto-max-bulk-len`.
@@ -298,7 +285,7 @@ fn set_generic(
         None => (false, false, 0),
     };
     if opts.get {
-        count_read(&mut ctx.db, found);
+        ctx.db.count_read(key, found);
         if found && !is_string {
             return Err(Error::WrongType);
         }
@@ -418,7 +405,7 @@ fn getset(ctx: &mut Ctx<'_>) -> Result<()> {
 fn getdel(ctx: &mut Ctx<'_>) -> Result<()> {
     let key = arg(ctx.args, 1);
     let state = ctx.db.entry(key).map(|e| e.value.is_string());
-    count_read(&mut ctx.db, state.is_some());
+    ctx.db.count_read(key, state.is_some());
     match state {
         None => ctx.out.null(),
         Some(false) => return Err(Error::WrongType),
@@ -447,13 +434,13 @@ fn getex(ctx: &mut Ctx<'_>) -> Result<()> {
         .transpose();
     let had_ttl = match ctx.db.entry(key) {
         None => {
-            count_read(&mut ctx.db, false);
+            ctx.db.count_read(key, false);
             ctx.out.null();
             return Ok(());
         }
         Some(e) => e.value.is_string().then_some(e.expire_at() != 0),
     };
-    count_read(&mut ctx.db, true);
+    ctx.db.count_read(key, true);
     let had_ttl = had_ttl.ok_or(Error::WrongType)?;
     let expire_at = expire_at?;
     reply_value(ctx.out, ctx.db.get(key).map(|v| &*v));
@@ -940,7 +927,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::*;
+    use crate::ctx::DbView;
     use crate::engine::unix_ms;
     use crate::testkit::{bulk, int, Kit};
 

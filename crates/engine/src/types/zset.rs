@@ -69,6 +69,7 @@ use crate::config::EncodingLimits;
 use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal};
+use crate::notify;
 use crate::segtable::member_hash;
 use crate::util::{glob_match, parse_f64, parse_i64};
 use crate::value::Value;
@@ -385,21 +386,8 @@ fn positive_arg(a: &[u8], msg: Option<&'static str>) -> Result<i64> {
     }
 }
 
-/// Records lookups of a write command that Redis makes with `lookupKeyRead` (counted as
-/// keyspace hits or misses), which the view only counts for read-only commands.
-fn count_read(db: &mut DbView<'_>, found: bool) {
-    if db.count_reads {
-        return;
-    }
-    if found {
-        db.hits += 1;
-    } else {
-        db.misses += 1;
-    }
-}
-
 /// Counts `n` changes to `key` (Redis's `server.dirty += n`) after an in-place change, deleting
-/// the key if the change emptied it.
+/// the key if the change emptied it. (The caller notifies: see [`notify_removed`].)
 fn changed(db: &mut DbView<'_>, key: &[u8], n: u64, emptied: bool) {
     if n == 0 {
         return;
@@ -412,6 +400,15 @@ fn changed(db: &mut DbView<'_>, key: &[u8], n: u64, emptied: bool) {
         db.modified(key);
     }
     db.dirty += n - 1;
+}
+
+/// [`changed`] for a removal of `n` members by a command, with its keyspace events: `event`,
+/// then `del` if the sorted set was emptied (none if nothing was removed).
+fn notify_removed(ctx: &mut Ctx<'_>, event: &str, key: &[u8], n: u64, emptied: bool) {
+    changed(&mut ctx.db, key, n, emptied);
+    if n > 0 {
+        ctx.notify_removal(notify::ZSET, event, key, emptied);
+    }
 }
 
 /// Replies a member (an integer member as its decimal form).
@@ -830,6 +827,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, incr_cmd: bool) -> Result<()> {
     if added + updated > 0 {
         ctx.db.modified(key);
         ctx.db.dirty += added + updated - 1;
+        // Even when a later pair failed (a NaN increment), as Redis's cleanup does.
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
     outcome?;
     if f.incr {
@@ -877,7 +876,7 @@ fn zrem(ctx: &mut Ctx<'_>) -> Result<()> {
             break;
         }
     }
-    changed(&mut ctx.db, key, deleted, emptied);
+    notify_removed(ctx, "zrem", key, deleted, emptied);
     ctx.out.int(deleted as i64);
     Ok(())
 }
@@ -1081,7 +1080,7 @@ fn zrange_generic(
                 })
             })
         });
-        count_read(&mut ctx.db, found.is_some());
+        ctx.db.count_read(key, found.is_some());
         if found == Some(None) {
             return Err(Error::WrongType);
         }
@@ -1115,11 +1114,13 @@ fn zrange_generic(
 }
 
 /// Stores `items` (sorted, unique) at `dst` and replies their count; an empty result deletes
-/// `dst` instead (Redis's ZRANGESTORE and Z*STORE).
+/// `dst` instead (Redis's ZRANGESTORE and Z*STORE). The event of a stored result is the
+/// command's name (`zunionstore`...), as in Redis.
 fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) -> Result<()> {
     if items.is_empty() {
         if let Some(e) = ctx.db.remove(dst) {
             ctx.db.discard(e.value);
+            ctx.notify(notify::GENERIC, "del", dst);
         }
         ctx.out.int(0);
         return Ok(());
@@ -1129,6 +1130,7 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) -> Resu
     if let Some(old) = ctx.db.set(dst, v, 0) {
         ctx.db.discard(old);
     }
+    ctx.notify(notify::ZSET, ctx.cmd.def.name, dst);
     ctx.out.int(items.len() as i64);
     Ok(())
 }
@@ -1215,6 +1217,7 @@ fn remove_range(v: &mut Value, range: &Range) -> usize {
     }
 }
 
+/// ZREMRANGEBYRANK, ZREMRANGEBYSCORE and ZREMRANGEBYLEX (their event is the command's name).
 fn zremrange_generic(ctx: &mut Ctx<'_>, range: Range) -> Result<()> {
     let key = arg(ctx.args, 1);
     let Some(v) = ctx.db.get(key) else {
@@ -1226,7 +1229,7 @@ fn zremrange_generic(ctx: &mut Ctx<'_>, range: Range) -> Result<()> {
     }
     let removed = remove_range(v, &range);
     let emptied = zset_len(v) == 0;
-    changed(&mut ctx.db, key, removed as u64, emptied);
+    notify_removed(ctx, ctx.cmd.def.name, key, removed as u64, emptied);
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -1262,6 +1265,8 @@ pub struct Popped {
     pub items: Vec<(Vec<u8>, f64)>,
     /// The number of members the set had before (for ZMPOP's propagation).
     pub len_before: usize,
+    /// Whether the pop emptied (and so deleted) the key.
+    pub emptied: bool,
 }
 
 /// Pops up to `count` members from the lowest (`max` false) or highest end of the first of
@@ -1314,9 +1319,26 @@ pub fn pop_first(
             key_index: i,
             items,
             len_before,
+            emptied,
         }));
     }
     Ok(None)
+}
+
+/// [`pop_first`] for a command, with its keyspace events: `zpopmin` or `zpopmax`, then `del`
+/// if the set was emptied (none if nothing was popped).
+fn pop_notify(
+    ctx: &mut Ctx<'_>,
+    keys: &[&[u8]],
+    max: bool,
+    count: usize,
+) -> Result<Option<Popped>> {
+    let popped = pop_first(&mut ctx.db, keys, max, count)?;
+    if let Some(p) = popped.as_ref().filter(|p| !p.items.is_empty()) {
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        ctx.notify_removal(notify::ZSET, event, arg(keys, p.key_index), p.emptied);
+    }
+    Ok(popped)
 }
 
 /// Writes popped members: `[member, score, ...]` flat, or as `[member, score]` pairs when
@@ -1363,7 +1385,7 @@ fn zpop_minmax(ctx: &mut Ctx<'_>, max: bool) -> Result<()> {
     };
     let nested = ctx.out.is_resp3() && count.is_some();
     let n = count.map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX));
-    match pop_first(&mut ctx.db, &[arg(args, 1)], max, n)? {
+    match pop_notify(ctx, &[arg(args, 1)], max, n)? {
         None => ctx.out.array(0),
         Some(p) if count == Some(0) => {
             debug_assert!(p.items.is_empty());
@@ -1435,7 +1457,7 @@ fn zmpop(ctx: &mut Ctx<'_>) -> Result<()> {
     let args = ctx.args;
     let (keys, max, count) = parse_mpop(args, 1)?;
     let keys = &args[keys];
-    match pop_first(&mut ctx.db, keys, max, count)? {
+    match pop_notify(ctx, keys, max, count)? {
         None => ctx.out.null_array(),
         Some(p) => {
             let key = keys[p.key_index];
@@ -1467,7 +1489,7 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, max: bool) -> Result<()> {
     let args = ctx.args;
     let timeout = blocking::parse_timeout(arg(args, args.len() - 1), ctx.db.now_ms)?;
     let keys = args.get(1..args.len() - 1).unwrap_or_default();
-    match pop_first(&mut ctx.db, keys, max, 1)? {
+    match pop_notify(ctx, keys, max, 1)? {
         Some(p) => {
             let key = arg(keys, p.key_index);
             reply_popped(ctx.out, Some(key), &p.items, false);
@@ -1498,7 +1520,7 @@ fn bzmpop(ctx: &mut Ctx<'_>) -> Result<()> {
     let (keys, max, count) = parse_mpop(args, 2)?;
     let timeout = blocking::parse_timeout(arg(args, 1), ctx.db.now_ms)?;
     let keys = args.get(keys).unwrap_or_default();
-    match pop_first(&mut ctx.db, keys, max, count)? {
+    match pop_notify(ctx, keys, max, count)? {
         Some(p) => {
             let key = arg(keys, p.key_index);
             reply_popped(ctx.out, Some(key), &p.items, true);
