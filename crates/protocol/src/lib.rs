@@ -15,5 +15,5 @@
 mod parser;
 mod writer;
 
-pub use parser::{peek_request, Limits, Parser, ProtocolError};
+pub use parser::{peek_request, Limits, Parser, Peek, ProtocolError};
 pub use writer::{format_double, ReplyWriter};

@@ -528,7 +528,7 @@ mod tests {
 /// (warming the cache for a pipelined command before its turn): anything unusual (an inline
 /// request, a request not wholly in `buf`, a malformed header) gives `None`, and the request is
 /// then parsed and judged properly when its turn comes.
-pub fn peek_request(buf: &[u8]) -> Option<(Option<(&[u8], &[u8])>, usize)> {
+pub fn peek_request(buf: &[u8]) -> Option<Peek<'_>> {
     if buf.first() != Some(&b'*') {
         return None;
     }
@@ -551,7 +551,19 @@ pub fn peek_request(buf: &[u8]) -> Option<(Option<(&[u8], &[u8])>, usize)> {
         }
         pos = end + 2;
     }
-    Some((second, pos))
+    Some(Peek {
+        len: pos,
+        name_and_key: second,
+    })
+}
+
+/// What [`peek_request`] saw of a whole request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Peek<'a> {
+    /// The request's length in bytes.
+    pub len: usize,
+    /// Its first two arguments (a command name and, for most commands, a key), if it has two.
+    pub name_and_key: Option<(&'a [u8], &'a [u8])>,
 }
 
 /// A decimal number followed by CRLF at `buf[at..]`: the number and where the next line starts.
@@ -578,22 +590,17 @@ mod peek_tests {
 
     #[test]
     fn peeks_whole_requests_only() {
+        let peek = |b: &'static [u8]| peek_request(b).map(|p| (p.name_and_key, p.len));
         let req = b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n";
-        assert_eq!(
-            peek_request(req),
-            Some((Some((&b"SET"[..], &b"key:1"[..])), 31))
-        );
-        assert_eq!(peek_request(&req[31..]), Some((None, 14)));
+        assert_eq!(peek(req), Some((Some((&b"SET"[..], &b"key:1"[..])), 31)));
+        assert_eq!(peek(&req[31..]), Some((None, 14)));
         for cut in 0..31 {
-            assert_eq!(peek_request(&req[..cut]), None, "cut at {cut}");
+            assert_eq!(peek(&req[..cut]), None, "cut at {cut}");
         }
-        assert_eq!(peek_request(b"GET k\r\n"), None);
-        assert_eq!(
-            peek_request(b"*2\r\n$3\r\nGET\r\n$99999999999999999999\r\n"),
-            None
-        );
-        assert_eq!(peek_request(b"*2\r\n$3\r\nGET\r\n$1\r\nkX\n"), None);
-        assert_eq!(peek_request(b"*-1\r\n"), None);
-        assert_eq!(peek_request(b"*0\r\n"), Some((None, 4)));
+        assert_eq!(peek(b"GET k\r\n"), None);
+        assert_eq!(peek(b"*2\r\n$3\r\nGET\r\n$99999999999999999999\r\n"), None);
+        assert_eq!(peek(b"*2\r\n$3\r\nGET\r\n$1\r\nkX\n"), None);
+        assert_eq!(peek(b"*-1\r\n"), None);
+        assert_eq!(peek(b"*0\r\n"), Some((None, 4)));
     }
 }

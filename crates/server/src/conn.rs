@@ -370,17 +370,16 @@ struct Lookahead {
 
 impl Lookahead {
     fn run(&mut self, engine: &Engine, db: usize, rest: &[u8]) {
-        let Some((next, next_len)) = flint_protocol::peek_request(rest) else {
+        let Some(next) = flint_protocol::peek_request(rest) else {
             return;
         };
-        if let Some((name, key)) = next {
+        if let Some((name, key)) = next.name_and_key {
             if self.first_is_key(engine, name) {
                 engine.keyspace.prefetch(db, key, true);
             }
         }
-        if let Some((Some((name, key)), _)) =
-            rest.get(next_len..).and_then(flint_protocol::peek_request)
-        {
+        let after = rest.get(next.len..).and_then(flint_protocol::peek_request);
+        if let Some((name, key)) = after.and_then(|p| p.name_and_key) {
             if self.first_is_key(engine, name) {
                 engine.keyspace.prefetch(db, key, false);
             }
