@@ -166,6 +166,14 @@ impl TxState {
             .is_some_and(|q| q.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0)
     }
 
+    /// Whether EXEC would run a command refused over maxmemory (a write, or a script whose
+    /// flags deny OOM): EXEC is then refused as a whole when memory is over, as in Redis.
+    pub fn queued_denies_oom(&self) -> bool {
+        self.queue
+            .as_ref()
+            .is_some_and(|q| q.flags & flags::DENYOOM != 0)
+    }
+
     /// Number of keys the client watches.
     pub fn watched_keys(&self) -> usize {
         self.watched.len()
@@ -461,6 +469,17 @@ impl Engine {
         args: &[&[u8]],
         out: &mut ReplyWriter,
     ) -> Option<Action> {
+        // Over maxmemory nothing is queued (a transaction could otherwise grow without
+        // bound), whatever the command, as in Redis.
+        if self.config.maxmemory() > 0
+            && !sess.skip_oom_check
+            && self.free_memory() == crate::evict::Freed::Fail
+        {
+            cmd.stats.reject();
+            self.reject(out, &Error::Oom);
+            sess.tx.flag_error();
+            return None;
+        }
         if cmd.has(flags::NO_MULTI) {
             cmd.stats.reject();
             self.reject(out, &Error::msg(NOT_IN_MULTI));
@@ -475,6 +494,10 @@ impl Engine {
             if !q.errored && !dirty {
                 q.push(args);
                 q.flags |= cmd.flags;
+                // A script's flags count as the command's (Redis's `evalGetCommandFlags`).
+                if crate::scripting::denies_oom(self, cmd.def, args) {
+                    q.flags |= flags::DENYOOM;
+                }
                 sess.handle
                     .multi_len
                     .store(q.len() as i64, Ordering::Relaxed);

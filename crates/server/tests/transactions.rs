@@ -591,3 +591,62 @@ fn exec_blocks_no_worker_while_others_wait() {
     assert_eq!(cmd(&mut c, &["GET", "shared"]), "$3\r\n800\r\n");
     assert_eq!(cmd(&mut c, &["GET", "k3"]), "$3\r\n200\r\n");
 }
+
+/// Over maxmemory (set by a second client between queueing and EXEC): nothing is queued,
+/// an EXEC holding a write or a script whose flags deny OOM is aborted and its transaction
+/// discarded, an EXEC of reads or `no-writes` scripts runs. Compared with redis-server.
+#[test]
+fn transactions_over_maxmemory_like_redis() {
+    fn play(port: u16) -> Vec<String> {
+        let mut a = Raw::connect(port);
+        let mut b = Raw::connect(port);
+        let mut out = Vec::new();
+        let mut over = |b: &mut Raw, on: bool| {
+            b.cmd(&["CONFIG", "SET", "maxmemory", if on { "1" } else { "0" }]);
+        };
+        b.cmd(&["SET", "filler", &"x".repeat(100_000)]);
+        for script in [
+            "return 1",
+            "#!lua\nreturn 1",
+            "#!lua flags=no-writes\nreturn 1",
+            "#!lua flags=allow-oom\nreturn 1",
+        ] {
+            out.push(s(a.cmd(&["MULTI"])));
+            out.push(s(a.cmd(&["EVAL", script, "0"])));
+            over(&mut b, true);
+            out.push(s(a.cmd(&["EXEC"])));
+            out.push(s(a.cmd(&["DISCARD"])));
+            over(&mut b, false);
+        }
+        for queued in [&["SET", "k", "v"][..], &["GET", "k"][..]] {
+            out.push(s(a.cmd(&["MULTI"])));
+            out.push(s(a.cmd(queued)));
+            over(&mut b, true);
+            out.push(s(a.cmd(&["EXEC"])));
+            out.push(s(a.cmd(&["DISCARD"])));
+            over(&mut b, false);
+        }
+        // Queueing while over.
+        over(&mut b, true);
+        out.push(s(a.cmd(&["MULTI"])));
+        out.push(s(a.cmd(&["GET", "k"])));
+        out.push(s(a.cmd(&["EXEC"])));
+        over(&mut b, false);
+        out.push(s(a.cmd(&["GET", "k"])));
+        out
+    }
+    let flint = Server::start(&[]);
+    let got = play(flint.port);
+    // Flint on its own: the abort and the queueing refusal, whether or not Redis is here.
+    let oom = "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    assert_eq!(got[6], oom, "{got:?}");
+    assert_eq!(got[18], oom, "{got:?}");
+    assert_eq!(got[22], "*1\r\n$-1\r\n", "{got:?}");
+    if common::skip_without_redis() {
+        return;
+    }
+    let Some(redis) = common::Redis::start() else {
+        return;
+    };
+    assert_eq!(got, play(redis.port));
+}

@@ -137,10 +137,17 @@ impl Engine {
         if self.config.maxmemory() > 0
             && !sess.skip_oom_check
             && self.free_memory() == Freed::Fail
-            && (cmd.has(flags::DENYOOM) || crate::scripting::denies_oom(self, cmd.def, args))
+            && (cmd.has(flags::DENYOOM)
+                || crate::scripting::denies_oom(self, cmd.def, args)
+                || (cmd.def.name == "exec" && sess.tx.queued_denies_oom()))
         {
             cmd.stats.reject();
-            self.reject(out, &Error::Oom);
+            if cmd.def.name == "exec" {
+                // EXEC refused discards its transaction, as Redis's execCommandAbort.
+                self.exec_abort(sess, out, &Error::Oom);
+            } else {
+                self.reject(out, &Error::Oom);
+            }
             return None;
         }
         let start = self.clock.now();
