@@ -213,7 +213,7 @@ async fn serve(
                         continue;
                     }
                     commands += 1;
-                    lookahead.run(engine, sess.db, &buf[pos..]);
+                    lookahead.run(engine, sess.db, &buf[pos..], args.get(1).copied());
                     if engine.pause_until_ms.load(Ordering::Acquire) != 0 && monitor.is_none() {
                         engine.leave_batch(sess);
                         if !hold_while_paused(engine, sess, &args, stream, &mut out, kill, stop)
@@ -369,18 +369,20 @@ struct Lookahead {
 }
 
 impl Lookahead {
-    fn run(&mut self, engine: &Engine, db: usize, rest: &[u8]) {
+    /// `current` is the second argument of the command about to run: a pipeline on one key
+    /// (ZADD to one leaderboard, LPUSH to one queue) has that key in cache already.
+    fn run(&mut self, engine: &Engine, db: usize, rest: &[u8], current: Option<&[u8]>) {
         let Some(next) = flint_protocol::peek_request(rest) else {
             return;
         };
         if let Some((name, key)) = next.name_and_key {
-            if self.first_is_key(engine, name) {
+            if current != Some(key) && self.first_is_key(engine, name) {
                 engine.keyspace.prefetch(db, key, true);
             }
         }
         let after = rest.get(next.len..).and_then(flint_protocol::peek_request);
         if let Some((name, key)) = after.and_then(|p| p.name_and_key) {
-            if self.first_is_key(engine, name) {
+            if current != Some(key) && self.first_is_key(engine, name) {
                 engine.keyspace.prefetch(db, key, false);
             }
         }
