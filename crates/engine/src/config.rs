@@ -159,7 +159,7 @@ pub static PARAMS: &[Param] = &[
     p("auto-aof-rewrite-min-size", Kind::Memory(0, MAX as u64), "67108864"),
     p("auto-aof-rewrite-percentage", Kind::Int(0, INT_MAX), "100"),
     fixed("bgsave_cpulist", Kind::Str, ""),
-    fixed("bind", Kind::Str, "127.0.0.1 -::1"),
+    p("bind", Kind::Str, "127.0.0.1 -::1"),
     p("bind-source-addr", Kind::Str, ""),
     fixed("bio_cpulist", Kind::Str, ""),
     p("busy-reply-threshold", Kind::Int(0, MAX), "5000").alias("lua-time-limit"),
@@ -584,7 +584,14 @@ pub struct Config {
     settings: RwLock<Arc<Settings>>,
     /// The file the server started from (absolute), for CONFIG REWRITE and INFO.
     file: RwLock<Option<PathBuf>>,
+    /// Moves the listening sockets to a new `bind` and `port` (set by the server): CONFIG SET
+    /// of either calls it before storing the new value, which is refused if it fails.
+    listen: RwLock<Option<ListenHook>>,
 }
+
+/// See [`Config::set_listen_hook`]: `(bind, port)` to listen on instead, or why it cannot (for
+/// the log; the client gets Redis's text).
+pub type ListenHook = Box<dyn Fn(&str, u16) -> std::result::Result<(), String> + Send + Sync>;
 
 fn find(name: &str) -> Option<&'static Param> {
     let lower = name.to_ascii_lowercase();
@@ -853,6 +860,7 @@ impl Config {
             values: RwLock::new(values),
             settings: RwLock::new(Arc::new(built)),
             file: RwLock::new(None),
+            listen: RwLock::new(None),
         }
     }
 
@@ -1018,6 +1026,31 @@ impl Config {
             }
             staged.push((p.name, v));
         }
+        // A new port or bind address takes effect now, as in Redis: listen there first, and
+        // refuse the change (keeping the old sockets) if that fails.
+        if !startup {
+            let moved = |name: &str| staged.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+            let (new_port, new_bind) = (moved("port"), moved("bind"));
+            if new_port.is_some() || new_bind.is_some() {
+                if let Some(hook) = self.listen.read().as_ref() {
+                    let bind = new_bind
+                        .or_else(|| values.get("bind"))
+                        .map_or("", |v| v.as_str());
+                    let port = new_port
+                        .or_else(|| values.get("port"))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    if let Err(why) = hook(bind, port) {
+                        tracing::warn!("CONFIG SET port/bind: {why}");
+                        return Err(if new_port.is_some() {
+                            failed("port", "Unable to listen on this port. Check server logs.")
+                        } else {
+                            failed("bind", "Failed to bind to specified addresses.")
+                        });
+                    }
+                }
+            }
+        }
         for (name, v) in staged {
             values.insert(name, v);
         }
@@ -1036,6 +1069,11 @@ impl Config {
         self.epoch
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// Installs what CONFIG SET `port` / `bind` calls to move the listening sockets.
+    pub fn set_listen_hook(&self, hook: ListenHook) {
+        *self.listen.write() = Some(hook);
     }
 
     /// Changes so far; a snapshot taken at one epoch is current while the epoch is unchanged.

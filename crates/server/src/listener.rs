@@ -86,20 +86,33 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
         .and_then(|l| l.local_addr().ok())
         .map(|a| a.port())
         .unwrap_or(port);
-    engine.port.store(actual_port as u64, Ordering::Relaxed);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     start_cron(engine.clone(), stop_rx.clone());
     engine.mark_startup_memory();
-    for l in listeners {
-        let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        tracing::info!("Ready to accept connections tcp on {addr}");
-        tokio::spawn(accept_loop(
-            engine.clone(),
-            l,
-            stop_tx.clone(),
-            stop_rx.clone(),
-        ));
+    // CONFIG SET port/bind moves the listeners: the new ones start under a new generation,
+    // and the accept loops of older generations return, closing their sockets. Connections
+    // already accepted stay, as in Redis.
+    let (gen_tx, gen_rx) = watch::channel(0u64);
+    let listening = Listening {
+        stop_tx: stop_tx.clone(),
+        stop_rx: stop_rx.clone(),
+        gen_tx: Arc::new(gen_tx),
+        gen_rx,
+        backlog,
+        runtime: tokio::runtime::Handle::current(),
+        current: Arc::new(parking_lot::Mutex::new((bind.clone(), Vec::new()))),
+    };
+    listening.start(&engine, &bind, listeners, 0);
+    {
+        let weak = Arc::downgrade(&engine);
+        let listening = listening.clone();
+        engine
+            .config
+            .set_listen_hook(Box::new(move |bind: &str, port: u16| {
+                let engine = weak.upgrade().ok_or("the server is stopping")?;
+                listening.move_to(&engine, bind, port)
+            }));
     }
     tracing::info!(
         "Flint {} started, port {actual_port}, {threads} worker threads",
@@ -128,16 +141,107 @@ async fn signal(kind: tokio::signal::unix::SignalKind) {
     }
 }
 
+/// What starting accept loops needs (see `serve`).
+#[derive(Clone)]
+struct Listening {
+    stop_tx: Arc<watch::Sender<bool>>,
+    stop_rx: watch::Receiver<bool>,
+    /// The current generation of listeners.
+    gen_tx: Arc<watch::Sender<u64>>,
+    gen_rx: watch::Receiver<u64>,
+    backlog: u32,
+    runtime: tokio::runtime::Handle,
+    /// The `bind` listened on, and the current generation's listening sockets.
+    current: Arc<parking_lot::Mutex<(String, Vec<std::os::fd::RawFd>)>>,
+}
+
+impl Listening {
+    /// CONFIG SET port/bind (called with the configuration locked, so one at a time): stops
+    /// listening on the current sockets, listens on `bind`/`port` (0: the current port), and
+    /// on failure listens where it did before and says why.
+    ///
+    /// The old sockets must stop listening before the new ones bind, or an address kept across
+    /// the change (a new `bind` at the same port) would be in use: `shutdown` ends their
+    /// listening at once (their accept loops then see the new generation and close them), and
+    /// `SO_REUSEADDR` lets the new sockets bind beside them.
+    fn move_to(&self, engine: &Arc<Engine>, bind: &str, port: u16) -> Result<(), String> {
+        let old_port = engine.port.load(Ordering::Relaxed) as u16;
+        let port = if port == 0 { old_port } else { port };
+        let (old_bind, fds) = {
+            let mut current = self.current.lock();
+            (current.0.clone(), std::mem::take(&mut current.1))
+        };
+        for fd in fds {
+            // SAFETY: `fd` is a listening socket of the current generation, owned by an accept
+            // loop that keeps it open until the generation changes, which only happens below,
+            // after this call; shutdown(2) has no memory effects.
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+            }
+        }
+        let _in_runtime = self.runtime.enter();
+        let (listeners, bound, result) = match bind_all(bind, port, self.backlog) {
+            Ok(l) => (l, bind, Ok(())),
+            Err(e) => match bind_all(&old_bind, old_port, self.backlog) {
+                Ok(l) => (l, old_bind.as_str(), Err(e)),
+                Err(e2) => (
+                    Vec::new(),
+                    old_bind.as_str(),
+                    Err(format!("{e}; and again on the old addresses: {e2}")),
+                ),
+            },
+        };
+        let mut gen = 0;
+        self.gen_tx.send_modify(|g| {
+            *g += 1;
+            gen = *g;
+        });
+        self.start(engine, bound, listeners, gen);
+        result
+    }
+
+    /// Accepts on `listeners` (for `bind`, generation `gen`) and records where they listen.
+    fn start(&self, engine: &Arc<Engine>, bind: &str, listeners: Vec<TcpListener>, gen: u64) {
+        if let Some(port) = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+        {
+            engine.port.store(port as u64, Ordering::Relaxed);
+        }
+        {
+            use std::os::fd::AsRawFd;
+            let mut current = self.current.lock();
+            current.0 = bind.to_string();
+            current.1 = listeners.iter().map(|l| l.as_raw_fd()).collect();
+        }
+        for l in listeners {
+            let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            tracing::info!("Ready to accept connections tcp on {addr}");
+            self.runtime.spawn(accept_loop(
+                engine.clone(),
+                l,
+                self.stop_tx.clone(),
+                self.stop_rx.clone(),
+                (self.gen_rx.clone(), gen),
+            ));
+        }
+    }
+}
+
 async fn accept_loop(
     engine: Arc<Engine>,
     listener: TcpListener,
     stop_tx: Arc<watch::Sender<bool>>,
     mut stop: watch::Receiver<bool>,
+    (mut generation, mine): (watch::Receiver<u64>, u64),
 ) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = stop.wait_for(|s| *s) => return,
+            // Replaced by listeners on another port or address.
+            _ = generation.wait_for(|g| *g != mine) => return,
         };
         match accepted {
             Ok((stream, peer)) => {

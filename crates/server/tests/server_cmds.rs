@@ -603,3 +603,82 @@ fn disable_thp_is_applied_at_start() {
     let allowed = Server::start(&["--disable-thp", "no"]);
     assert_eq!(thp(&allowed).as_deref(), Some("1"));
 }
+
+/// CONFIG SET port and bind move the listening sockets at once, as in Redis: the old port stops
+/// accepting, connections already open stay, and a port or address that cannot be bound is
+/// refused with Redis's error while the server keeps listening where it was.
+#[test]
+fn config_set_port_and_bind_move_the_listener() {
+    let s = Server::start(&[]);
+    let mut a = common::Raw::connect(s.port);
+    let new_port = common::free_port();
+    assert_eq!(
+        a.cmd_str(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    let refused = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    assert!(refused(s.port), "the old port still accepts");
+    let mut b = common::Raw::connect(new_port);
+    assert_eq!(b.cmd_str(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        a.cmd_str(&["PING"]),
+        "+PONG\r\n",
+        "an open connection was dropped"
+    );
+    assert!(b
+        .cmd_str(&["INFO", "server"])
+        .contains(&format!("tcp_port:{new_port}\r\n")));
+
+    // A port in use: refused, and the server still listens on the current one.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    assert_eq!(
+        b.cmd_str(&["CONFIG", "SET", "port", &taken_port.to_string()]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        common::Raw::connect(new_port).cmd_str(&["PING"]),
+        "+PONG\r\n"
+    );
+    assert_eq!(
+        b.cmd_str(&["CONFIG", "GET", "port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{new_port}\r\n",
+            new_port.to_string().len()
+        )
+    );
+
+    // A new bind at the same port, then one that cannot be bound.
+    assert_eq!(
+        b.cmd_str(&["CONFIG", "SET", "bind", "127.0.0.1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        common::Raw::connect(new_port).cmd_str(&["PING"]),
+        "+PONG\r\n"
+    );
+    assert_eq!(
+        b.cmd_str(&["CONFIG", "SET", "bind", "192.0.2.1"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        common::Raw::connect(new_port).cmd_str(&["PING"]),
+        "+PONG\r\n"
+    );
+    assert_eq!(
+        b.cmd_str(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+    );
+    drop(taken);
+}

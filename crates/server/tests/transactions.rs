@@ -601,7 +601,7 @@ fn transactions_over_maxmemory_like_redis() {
         let mut a = Raw::connect(port);
         let mut b = Raw::connect(port);
         let mut out = Vec::new();
-        let mut over = |b: &mut Raw, on: bool| {
+        let over = |b: &mut Raw, on: bool| {
             b.cmd(&["CONFIG", "SET", "maxmemory", if on { "1" } else { "0" }]);
         };
         b.cmd(&["SET", "filler", &"x".repeat(100_000)]);
