@@ -523,16 +523,6 @@ impl BigZSet {
     }
 
     #[inline]
-    fn set_fwd(&mut self, x: u32, i: usize, next: u32) {
-        let n = self.arena.get_mut(x);
-        if i == 0 {
-            n.next0 = next;
-        } else if let Some(l) = n.link_mut(i) {
-            l.next = next;
-        }
-    }
-
-    #[inline]
     fn set_span(&mut self, x: u32, i: usize, span: usize) {
         if let Some(l) = self.arena.get_mut(x).link_mut(i) {
             l.span = span as u32;
@@ -662,18 +652,31 @@ impl BigZSet {
             self.level = level;
         }
         self.arena.set_levels(x, level);
-        for i in 0..level {
+        // One read and two writes per level (this runs for every level of every insert).
+        let u = update[0];
+        let after = std::mem::replace(&mut self.arena.get_mut(u).next0, x);
+        self.arena.get_mut(x).next0 = after;
+        for i in 1..level {
             let u = update[i];
-            self.set_fwd(x, i, self.fwd(u, i));
-            self.set_fwd(u, i, x);
-            if i > 0 {
-                let uspan = self.span(u, i);
-                self.set_span(x, i, uspan.saturating_sub(rank[0] - rank[i]));
-                self.set_span(u, i, rank[0] - rank[i] + 1);
+            let before = rank[0] - rank[i];
+            let ul = self.arena.get(u).link(i).copied().unwrap_or_default();
+            if let Some(l) = self.arena.get_mut(x).link_mut(i) {
+                *l = Link {
+                    next: ul.next,
+                    span: (ul.span as usize).saturating_sub(before) as u32,
+                };
+            }
+            if let Some(l) = self.arena.get_mut(u).link_mut(i) {
+                *l = Link {
+                    next: x,
+                    span: (before + 1) as u32,
+                };
             }
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.set_span(u, i, self.span(u, i) + 1);
+            if let Some(l) = self.arena.get_mut(u).link_mut(i) {
+                l.span += 1;
+            }
         }
         let back = update[0];
         self.arena.get_mut(x).back = back;
@@ -714,13 +717,21 @@ impl BigZSet {
 
     /// Unlinks node `x`, given its `update` path (Redis's `zslDeleteNode`).
     fn unlink(&mut self, x: u32, update: &[u32; MAX_LEVEL]) {
-        for (i, &u) in update.iter().enumerate().take(self.level) {
-            if self.fwd(u, i) == x {
-                let s = self.span(u, i) + self.span(x, i);
-                self.set_span(u, i, s.saturating_sub(1));
-                self.set_fwd(u, i, self.fwd(x, i));
-            } else {
-                self.set_span(u, i, self.span(u, i).saturating_sub(1));
+        let after = self.arena.get(x).next0;
+        self.arena.get_mut(update[0]).next0 = after;
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(1) {
+            let xl = self.arena.get(x).link(i).copied();
+            if let Some(l) = self.arena.get_mut(u).link_mut(i) {
+                match xl {
+                    // `u` links to `x` at this level: it now links past it.
+                    Some(xl) if l.next == x => {
+                        *l = Link {
+                            next: xl.next,
+                            span: (l.span + xl.span).saturating_sub(1),
+                        }
+                    }
+                    _ => l.span = l.span.saturating_sub(1),
+                }
             }
         }
         let (f, b) = {
