@@ -736,6 +736,24 @@ fn own_keyspace_events_precede_the_reply_in_resp3() {
     );
 }
 
+/// A read's own `keymiss` events reach a RESP3 subscriber before the read's reply, as in Redis
+/// (in RESP2 the reads are refused in subscribed mode, also as in Redis). Not MGET: Redis
+/// writes each key's push between the elements of the array reply, Flint before the array.
+#[test]
+fn own_keymiss_events_precede_the_reply_in_resp3() {
+    compare_transcripts(
+        1,
+        &[
+            "0: CONFIG SET notify-keyspace-events KEm",
+            "0: SUBSCRIBE __keyevent@0__:keymiss __keyspace@0__:nosuch",
+            "0: GET nosuch",
+            "0: EXISTS nosuch",
+            "0: HGET nosuch f",
+            "0: ZSCORE nosuch m",
+        ],
+    );
+}
+
 /// The `redis` crate's pub/sub API against Flint: messages, patterns, payloads.
 #[test]
 fn real_client_receives_messages() {
