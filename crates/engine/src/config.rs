@@ -636,9 +636,10 @@ fn between(min: impl std::fmt::Display, max: impl std::fmt::Display) -> String {
     format!("argument must be between {min} and {max} inclusive")
 }
 
-/// Checks `value` for `param` and returns it in canonical form (what CONFIG GET prints), or
-/// Redis's reason for refusing it.
-fn canonical(param: &Param, value: &str) -> std::result::Result<String, String> {
+/// Checks `value` for `param`, whose value is now `current`, and returns it in canonical form
+/// (what CONFIG GET prints), or Redis's reason for refusing it. Only a kind that merges into
+/// the current value (`client-output-buffer-limit`) reads `current`.
+fn canonical(param: &Param, value: &str, current: &str) -> std::result::Result<String, String> {
     match param.kind {
         Kind::Int(min, max) => {
             let v = crate::util::parse_i64(value.as_bytes())
@@ -714,8 +715,7 @@ fn canonical(param: &Param, value: &str) -> std::result::Result<String, String> 
         }
         Kind::Save => canonical_save(value),
         Kind::KeyspaceEvents => canonical_keyspace_events(value),
-        // Merged with the current value by `set_many`; alone, against the defaults.
-        Kind::OutputBufferLimit => canonical_output_limits(param.default, value),
+        Kind::OutputBufferLimit => canonical_output_limits(current, value),
         Kind::Str => Ok(value.to_string()),
     }
 }
@@ -1013,14 +1013,8 @@ impl Config {
         // not out of the events.
         let mut events = None;
         for ((name, value), p) in pairs.iter().zip(params) {
-            let v = match p.kind {
-                Kind::OutputBufferLimit => canonical_output_limits(
-                    values.get(p.name).map_or(p.default, |v| v.as_str()),
-                    value,
-                ),
-                _ => canonical(p, value),
-            }
-            .map_err(|why| failed(name, &why))?;
+            let current = values.get(p.name).map_or(p.default, |v| v.as_str());
+            let v = canonical(p, value, current).map_err(|why| failed(name, &why))?;
             if matches!(p.kind, Kind::KeyspaceEvents) {
                 events = Some(crate::notify::flags_from_str(value));
             }
@@ -1071,7 +1065,8 @@ impl Config {
         Ok(())
     }
 
-    /// Installs what CONFIG SET `port` / `bind` calls to move the listening sockets.
+    /// Installs what CONFIG SET `port` / `bind` calls to move the listening sockets. It runs
+    /// with the configuration locked (so moves never overlap) and must not read it.
     pub fn set_listen_hook(&self, hook: ListenHook) {
         *self.listen.write() = Some(hook);
     }

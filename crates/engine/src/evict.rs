@@ -212,6 +212,13 @@ impl Engine {
         let _ = self.used_memory_probe.set(probe);
     }
 
+    /// Whether memory is still over `maxmemory` after trying to evict (false when there is no
+    /// limit): what refuses a write with OOM, as Redis's `performEvictions() == EVICT_FAIL`.
+    #[inline]
+    pub fn over_maxmemory(&self) -> bool {
+        self.config.maxmemory() > 0 && self.free_memory() == Freed::Fail
+    }
+
     /// Evicts keys until memory is under `maxmemory`, for at most the tenacity's time.
     pub fn free_memory(&self) -> Freed {
         let limits = self.config.memory();

@@ -471,10 +471,7 @@ impl Engine {
     ) -> Option<Action> {
         // Over maxmemory nothing is queued (a transaction could otherwise grow without
         // bound), whatever the command, as in Redis.
-        if self.config.maxmemory() > 0
-            && !sess.skip_oom_check
-            && self.free_memory() == crate::evict::Freed::Fail
-        {
+        if !sess.skip_oom_check && self.over_maxmemory() {
             cmd.stats.reject();
             self.reject(out, &Error::Oom);
             sess.tx.flag_error();

@@ -566,22 +566,14 @@ pub struct Peek<'a> {
     pub name_and_key: Option<(&'a [u8], &'a [u8])>,
 }
 
-/// A decimal number followed by CRLF at `buf[at..]`: the number and where the next line starts.
-/// Short and digits only (no sign: lookahead never needs `*-1` or `$-1`).
+/// A length followed by CRLF at `buf[at..]`, read as the parser reads header lengths
+/// ([`parse_len`]): the length (negative ones refused: lookahead never needs `*-1` or `$-1`)
+/// and where the next line starts. Looks no further than a length's longest line.
 fn peek_number(buf: &[u8], at: usize) -> Option<(usize, usize)> {
-    let mut n: usize = 0;
-    let mut i = at;
-    while let Some(&c) = buf.get(i) {
-        if c == b'\r' {
-            return (i > at && buf.get(i + 1) == Some(&b'\n')).then_some((n, i + 2));
-        }
-        if !c.is_ascii_digit() || i - at >= 18 {
-            return None;
-        }
-        n = n * 10 + usize::from(c - b'0');
-        i += 1;
-    }
-    None
+    let line = buf.get(..buf.len().min(at.saturating_add(22)))?;
+    let cr = find_crlf(line, at)?;
+    let n = parse_len(buf.get(at..cr)?)?;
+    Some((usize::try_from(n).ok()?, cr + 2))
 }
 
 #[cfg(test)]

@@ -81,11 +81,6 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
             return 1;
         }
     };
-    let actual_port = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.port())
-        .unwrap_or(port);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     start_cron(engine.clone(), stop_rx.clone());
@@ -93,12 +88,9 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
     // CONFIG SET port/bind moves the listeners: the new ones start under a new generation,
     // and the accept loops of older generations return, closing their sockets. Connections
     // already accepted stay, as in Redis.
-    let (gen_tx, gen_rx) = watch::channel(0u64);
     let listening = Listening {
         stop_tx: stop_tx.clone(),
-        stop_rx: stop_rx.clone(),
-        gen_tx: Arc::new(gen_tx),
-        gen_rx,
+        gen_tx: Arc::new(watch::channel(0u64).0),
         backlog,
         runtime: tokio::runtime::Handle::current(),
         current: Arc::new(parking_lot::Mutex::new((bind.clone(), Vec::new()))),
@@ -115,8 +107,9 @@ pub async fn serve(engine: Arc<Engine>, threads: usize) -> i32 {
             }));
     }
     tracing::info!(
-        "Flint {} started, port {actual_port}, {threads} worker threads",
-        env!("CARGO_PKG_VERSION")
+        "Flint {} started, port {}, {threads} worker threads",
+        env!("CARGO_PKG_VERSION"),
+        engine.port.load(Ordering::Relaxed)
     );
     let mut stop = stop_rx.clone();
     tokio::select! {
@@ -145,10 +138,8 @@ async fn signal(kind: tokio::signal::unix::SignalKind) {
 #[derive(Clone)]
 struct Listening {
     stop_tx: Arc<watch::Sender<bool>>,
-    stop_rx: watch::Receiver<bool>,
     /// The current generation of listeners.
     gen_tx: Arc<watch::Sender<u64>>,
-    gen_rx: watch::Receiver<u64>,
     backlog: u32,
     runtime: tokio::runtime::Handle,
     /// The `bind` listened on, and the current generation's listening sockets.
@@ -222,8 +213,8 @@ impl Listening {
                 engine.clone(),
                 l,
                 self.stop_tx.clone(),
-                self.stop_rx.clone(),
-                (self.gen_rx.clone(), gen),
+                self.stop_tx.subscribe(),
+                (self.gen_tx.subscribe(), gen),
             ));
         }
     }
@@ -247,6 +238,9 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 tokio::spawn(conn::run(engine.clone(), stream, peer, stop_tx.clone()));
             }
+            // A listener moved away by CONFIG SET port/bind stops listening first (see
+            // `Listening::move_to`): its accept fails, which is no news.
+            Err(_) if *generation.borrow() != mine => return,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("Accepting client connection: {e}");

@@ -15,7 +15,6 @@ use crate::cmd::{flags, Command, KeySpec};
 use crate::ctx::{Action, Ctx, DbView};
 use crate::engine::{unix_ms, Engine, SlowEntry};
 use crate::error::Error;
-use crate::evict::Freed;
 use crate::session::{ReplyMode, Session};
 use crate::stats::Stats;
 
@@ -134,9 +133,8 @@ impl Engine {
     ) -> Option<Action> {
         // A script's flags may make EVAL/FCALL deny OOM like a write command (Redis's
         // evalGetCommandFlags), looked up only when memory is over the limit.
-        if self.config.maxmemory() > 0
-            && !sess.skip_oom_check
-            && self.free_memory() == Freed::Fail
+        if !sess.skip_oom_check
+            && self.over_maxmemory()
             && (cmd.has(flags::DENYOOM)
                 || crate::scripting::denies_oom(self, cmd.def, args)
                 || (cmd.def.name == "exec" && sess.tx.queued_denies_oom()))

@@ -465,9 +465,7 @@ fn run_script(
     let start = engine.clock.now();
     // Redis's script_oom: whether memory was over maxmemory when the script started (the
     // dispatcher already tried evicting for this command); its denyoom calls fail from that.
-    let oom = !allow_oom
-        && engine.config.maxmemory() > 0
-        && engine.free_memory() == crate::evict::Freed::Fail;
+    let oom = !allow_oom && engine.over_maxmemory();
     {
         let st = &s.state;
         st.killed.store(false, Ordering::Release);

@@ -822,8 +822,9 @@ impl BigZSet {
     /// `at_level(level, last node, its rank)` as it leaves each level; returns the last node
     /// reached (the header if none) and its rank. Each level is walked by its own loop reading
     /// that level's links directly (levels above [`INLINE_UP`] in the boxed high links, the
-    /// inline ones, then level 0), so a search step has no branch on the level; at each node
-    /// reached, the node one level down is prefetched (see [`prefetch`]).
+    /// inline ones, then level 0), so a search step has no branch on the level (measured: one
+    /// loop through `Node::fwd`/`Node::span` made ZADD on a 30k-member set 5-10% slower); at
+    /// each node reached, the node one level down is prefetched (see [`prefetch`]).
     #[inline]
     fn walk(
         &self,
