@@ -444,6 +444,144 @@ impl LexRange {
     }
 }
 
+/// A search's path: per level, the last node before where it stopped, and that node's rank
+/// (1-based, 0 for the header). Insertion and deletion take it (Redis's `update` and `rank`).
+#[derive(Clone, Copy)]
+struct Path {
+    update: [u32; MAX_LEVEL],
+    rank: [usize; MAX_LEVEL],
+}
+
+impl Path {
+    fn new() -> Self {
+        Path {
+            update: [NIL; MAX_LEVEL],
+            rank: [0; MAX_LEVEL],
+        }
+    }
+
+    #[inline(always)]
+    fn record(&mut self, i: usize, node: u32, rank: usize) {
+        if let (Some(u), Some(r)) = (self.update.get_mut(i), self.rank.get_mut(i)) {
+            *u = node;
+            *r = rank;
+        }
+    }
+}
+
+/// How a search reads one level's link of a node (next node, span): see
+/// [`BigZSet::walk_levels`].
+trait Links {
+    fn link(&self, n: &Node) -> (u32, usize);
+}
+
+/// Level `.0`, above [`INLINE_UP`]: in the boxed high links.
+struct HighLinks(usize);
+/// Level `.0`, 1 to [`INLINE_UP`]: in the node.
+struct UpLinks(usize);
+/// Level 0.
+struct Level0;
+
+impl Links for HighLinks {
+    #[inline(always)]
+    fn link(&self, n: &Node) -> (u32, usize) {
+        n.high
+            .as_deref()
+            .and_then(|h| h.0.get(self.0 - 1 - INLINE_UP))
+            .map_or((NIL, 0), |l| (l.next, l.span as usize))
+    }
+}
+
+impl Links for UpLinks {
+    #[inline(always)]
+    fn link(&self, n: &Node) -> (u32, usize) {
+        n.up.get(self.0.wrapping_sub(1))
+            .map_or((NIL, 0), |l| (l.next, l.span as usize))
+    }
+}
+
+impl Links for Level0 {
+    #[inline(always)]
+    fn link(&self, n: &Node) -> (u32, usize) {
+        (n.next0, 1)
+    }
+}
+
+/// One search down the list: `go(next node)` says whether to step to it; `at` is where it is
+/// (node number, node, rank).
+struct Search<'s, G> {
+    go: G,
+    at: (u32, &'s Node, usize),
+}
+
+impl<'s, G: Fn(&Node) -> bool> Search<'s, G> {
+    fn new(z: &'s BigZSet, go: G) -> Self {
+        Search {
+            go,
+            at: (NIL, z.arena.get(NIL), 0),
+        }
+    }
+
+    /// Steps to the next node on level `i` if the search goes there; returns whether it did.
+    /// At each node reached it prefetches the next node one level down (see [`prefetch`]).
+    #[inline(always)]
+    fn step(&mut self, z: &'s BigZSet, i: usize, links: &impl Links) -> bool {
+        let (next, span) = links.link(self.at.1);
+        if next == NIL {
+            return false;
+        }
+        let n = z.arena.get(next);
+        if !(self.go)(n) {
+            return false;
+        }
+        self.at = (next, n, self.at.2 + span);
+        if i > 0 {
+            prefetch(z.arena.get(n.fwd(i - 1)));
+        }
+        true
+    }
+}
+
+/// Searches walked down the levels together ([`BigZSet::walk_levels`]).
+trait Searches<'s> {
+    /// Walks level `i`, reading links with `links`.
+    fn level(&mut self, z: &'s BigZSet, i: usize, links: &impl Links);
+}
+
+/// One search, telling `at_level(level, last node, its rank)` as it leaves each level.
+struct One<'s, G, F> {
+    s: Search<'s, G>,
+    at_level: F,
+}
+
+impl<'s, G: Fn(&Node) -> bool, F: FnMut(usize, u32, usize)> Searches<'s> for One<'s, G, F> {
+    #[inline(always)]
+    fn level(&mut self, z: &'s BigZSet, i: usize, links: &impl Links) {
+        while self.s.step(z, i, links) {}
+        (self.at_level)(i, self.s.at.0, self.s.at.2);
+    }
+}
+
+/// Two searches stepping in turn, recording their paths.
+struct Two<'s, G, H> {
+    a: Search<'s, G>,
+    b: Search<'s, H>,
+    paths: (Path, Path),
+}
+
+impl<'s, G: Fn(&Node) -> bool, H: Fn(&Node) -> bool> Searches<'s> for Two<'s, G, H> {
+    #[inline(always)]
+    fn level(&mut self, z: &'s BigZSet, i: usize, links: &impl Links) {
+        let (mut a, mut b) = (true, true);
+        while a || b {
+            a = a && self.a.step(z, i, links);
+            b = b && self.b.step(z, i, links);
+        }
+        self.paths.0.record(i, self.a.at.0, self.a.at.2);
+        self.paths.1.record(i, self.b.at.0, self.b.at.2);
+    }
+}
+
 /// A node number of a [`BigZSet`] (valid until the set changes).
 pub type NodeId = u32;
 
@@ -641,7 +779,17 @@ impl BigZSet {
 
     /// Links the allocated node `x` (member and score set) with `level` levels.
     fn link(&mut self, x: u32, level: usize) {
-        let (mut update, mut rank) = self.insert_path(x);
+        let path = self.insert_path(x);
+        self.link_at(x, level, path);
+    }
+
+    /// Links node `x` with `level` levels where `path` (its insertion path in the list as it
+    /// is) says.
+    fn link_at(&mut self, x: u32, level: usize, path: Path) {
+        let Path {
+            mut update,
+            mut rank,
+        } = path;
         let top = self.level;
         if level > top {
             for i in top..level {
@@ -689,30 +837,17 @@ impl BigZSet {
         self.len += 1;
     }
 
-    /// Where node `x` (not linked) goes: per level, the last node before it and that node's
-    /// rank.
-    fn insert_path(&self, x: u32) -> ([u32; MAX_LEVEL], [usize; MAX_LEVEL]) {
+    /// Where node `x` (not linked) goes.
+    fn insert_path(&self, x: u32) -> Path {
         let n = self.arena.get(x);
         let (score, key) = (n.score, Key::new(n.member.as_slice()));
-        let mut update = [NIL; MAX_LEVEL];
-        let mut rank = [0usize; MAX_LEVEL];
-        self.walk(
-            |n| n.before(score, &key),
-            |i, cur, r| {
-                if let (Some(u), Some(k)) = (update.get_mut(i), rank.get_mut(i)) {
-                    *u = cur;
-                    *k = r;
-                }
-            },
-        );
-        (update, rank)
+        self.descend_path(|n| n.before(score, &key)).0
     }
 
-    /// The `update` path to `(score, member)`: per level, the last node before it.
+    /// The path to `(score, member)`.
     fn path_to(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
         let key = Key::new(member);
-        let (update, _) = self.descend_path(|n| n.before(score, &key));
-        update
+        self.descend_path(|n| n.before(score, &key)).0.update
     }
 
     /// Unlinks node `x`, given its `update` path (Redis's `zslDeleteNode`).
@@ -779,9 +914,30 @@ impl BigZSet {
             self.arena.get_mut(x).score = score;
             return;
         }
-        self.unlink_node(x);
+        // Both paths, the one to `x` (to unlink it) and the one to its new place, are searched
+        // in the list as it is, in one pass down: the two searches are independent, so their
+        // loads are in flight together and a move costs about one descent's wait for memory,
+        // not two (measured: `cargo bench -p flint-engine --bench zset`, BENCHMARKS.md).
+        let (old, mut new) = {
+            let n = self.arena.get(x);
+            let (from, key) = (n.score, Key::new(n.member.as_slice()));
+            self.two_paths(|m| m.before(from, &key), |m| m.before(score, &key))
+        };
+        debug_assert_eq!(self.fwd(old.update[0], 0), x);
+        // Unlinking `x` moves every node after it one rank down, and where the new path went
+        // through `x`, it now goes through `x`'s predecessor on that level.
+        let rank_x = old.rank[0] + 1;
+        for i in 0..self.level {
+            if new.update[i] == x {
+                new.update[i] = old.update[i];
+                new.rank[i] = old.rank[i];
+            } else if new.rank[i] > rank_x {
+                new.rank[i] -= 1;
+            }
+        }
+        self.unlink(x, &old.update);
         self.arena.get_mut(x).score = score;
-        self.link(x, random_level());
+        self.link_at(x, random_level(), new);
     }
 
     /// Removes `member`; returns its score if it was there.
@@ -807,74 +963,61 @@ impl BigZSet {
         self.walk(go, |_, _, _| {})
     }
 
-    /// Like [`BigZSet::descend`], also recording the `update` path.
-    fn descend_path(&self, go: impl Fn(&Node) -> bool) -> ([u32; MAX_LEVEL], usize) {
-        let mut update = [NIL; MAX_LEVEL];
-        let (_, rank) = self.walk(go, |i, cur, _| {
-            if let Some(u) = update.get_mut(i) {
-                *u = cur;
-            }
-        });
-        (update, rank)
+    /// Like [`BigZSet::descend`], also recording the path; returns it and the rank reached.
+    fn descend_path(&self, go: impl Fn(&Node) -> bool) -> (Path, usize) {
+        let mut path = Path::new();
+        let (_, rank) = self.walk(go, |i, cur, r| path.record(i, cur, r));
+        (path, rank)
+    }
+
+    /// The paths of two searches (as [`BigZSet::descend_path`]), walked down together: each
+    /// level has both searches step in turn until both stop, so the CPU waits for their loads
+    /// at once.
+    fn two_paths(
+        &self,
+        go_a: impl Fn(&Node) -> bool,
+        go_b: impl Fn(&Node) -> bool,
+    ) -> (Path, Path) {
+        let mut two = Two {
+            a: Search::new(self, go_a),
+            b: Search::new(self, go_b),
+            paths: (Path::new(), Path::new()),
+        };
+        self.walk_levels(&mut two);
+        two.paths
     }
 
     /// The one search loop: walks down from the header while `go(next node)` holds, calling
     /// `at_level(level, last node, its rank)` as it leaves each level; returns the last node
-    /// reached (the header if none) and its rank. Each level is walked by its own loop reading
-    /// that level's links directly (levels above [`INLINE_UP`] in the boxed high links, the
-    /// inline ones, then level 0), so a search step has no branch on the level (measured: one
-    /// loop through `Node::fwd`/`Node::span` made ZADD on a 30k-member set 5-10% slower); at
-    /// each node reached, the node one level down is prefetched (see [`prefetch`]).
+    /// reached (the header if none) and its rank.
     #[inline]
     fn walk(
         &self,
         go: impl Fn(&Node) -> bool,
-        mut at_level: impl FnMut(usize, u32, usize),
+        at_level: impl FnMut(usize, u32, usize),
     ) -> (u32, usize) {
-        let mut at = (NIL, self.arena.get(NIL), 0usize);
-        for i in (0..self.level).rev() {
-            if i > INLINE_UP {
-                self.walk_level(i, &mut at, &go, |n| {
-                    n.high
-                        .as_deref()
-                        .and_then(|h| h.0.get(i - 1 - INLINE_UP))
-                        .map_or((NIL, 0), |l| (l.next, l.span as usize))
-                });
-            } else if i > 0 {
-                self.walk_level(i, &mut at, &go, |n| {
-                    n.up.get(i - 1)
-                        .map_or((NIL, 0), |l| (l.next, l.span as usize))
-                });
-            } else {
-                self.walk_level(0, &mut at, &go, |n| (n.next0, 1));
-            }
-            at_level(i, at.0, at.2);
-        }
-        (at.0, at.2)
+        let mut one = One {
+            s: Search::new(self, go),
+            at_level,
+        };
+        self.walk_levels(&mut one);
+        (one.s.at.0, one.s.at.2)
     }
 
-    /// [`BigZSet::walk`] along level `i`, from `at` (node number, node, rank), with `link`
-    /// reading a node's level-`i` link (next node, span).
+    /// Walks `searches` down the levels, from the top. Each level is walked by its own loop
+    /// reading that level's links directly (levels above [`INLINE_UP`] in the boxed high
+    /// links, the inline ones, then level 0), so a search step has no branch on the level
+    /// (measured: one loop through `Node::fwd`/`Node::span` made ZADD on a 30k-member set 5-10%
+    /// slower).
     #[inline(always)]
-    fn walk_level<'s>(
-        &'s self,
-        i: usize,
-        at: &mut (u32, &'s Node, usize),
-        go: &impl Fn(&Node) -> bool,
-        link: impl Fn(&Node) -> (u32, usize),
-    ) {
-        loop {
-            let (next, span) = link(at.1);
-            if next == NIL {
-                return;
-            }
-            let n = self.arena.get(next);
-            if !go(n) {
-                return;
-            }
-            *at = (next, n, at.2 + span);
-            if i > 0 {
-                prefetch(self.arena.get(n.fwd(i - 1)));
+    fn walk_levels<'s>(&'s self, searches: &mut impl Searches<'s>) {
+        for i in (0..self.level).rev() {
+            if i > INLINE_UP {
+                searches.level(self, i, &HighLinks(i));
+            } else if i > 0 {
+                searches.level(self, i, &UpLinks(i));
+            } else {
+                searches.level(self, 0, &Level0);
             }
         }
     }
@@ -1019,13 +1162,16 @@ impl BigZSet {
 
     /// Removes the members whose score is in `r`; returns how many.
     pub fn remove_range_by_score(&mut self, r: &ScoreRange) -> usize {
-        let (update, _) = self.descend_path(|n| !r.gte_min(n.score));
+        let update = self.descend_path(|n| !r.gte_min(n.score)).0.update;
         self.remove_run(&update, usize::MAX, |n| r.lte_max(n.score))
     }
 
     /// Removes the members in lex range `r`; returns how many.
     pub fn remove_range_by_lex(&mut self, r: &LexRange) -> usize {
-        let (update, _) = self.descend_path(|n| !r.gte_min(n.member.as_slice()));
+        let update = self
+            .descend_path(|n| !r.gte_min(n.member.as_slice()))
+            .0
+            .update;
         self.remove_run(&update, usize::MAX, |n| r.lte_max(n.member.as_slice()))
     }
 
