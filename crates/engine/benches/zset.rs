@@ -1,4 +1,4 @@
-//! Skip-list micro-benchmark: redis-benchmark's ZADD (`ZADD myzset <rand> element:<rand>`, a
+//! Sorted-set micro-benchmark: redis-benchmark's ZADD (`ZADD myzset <rand> element:<rand>`, a
 //! random member out of `R` with a random score) on one big sorted set, without the network, so
 //! that layouts of the set can be compared in isolation. Run pinned to one core:
 //!

@@ -81,7 +81,7 @@ fn key_hash<T: SegItem>(x: &T) -> u64 {
 /// The core, for any item type: lookups take the member's hash and an equality test, and the
 /// operations that rehash (inserts, which may split a segment, and scans) take `hash_of`, the
 /// hash of a stored item. This lets a table store items whose key lives elsewhere (a sorted
-/// set's map holds node numbers of its skip list, whose nodes hold the members), as long as
+/// set's map holds member numbers of its cells, which hold the members), as long as
 /// `hash_of` agrees with the `hash` given to lookups, which must be [`member_hash`] of the key.
 impl<T> SegTable<T> {
     /// An empty table.

@@ -12,9 +12,9 @@
 //!   members of at most `zset-max-listpack-value` bytes each. Scores that are integers are stored
 //!   as integers (as Redis's `double2ll` decides), others as doubles (4 bytes when an `f32` holds
 //!   them exactly). Every operation is a linear walk, as Redis's.
-//! - [`Value::ZSet`] (`skiplist`, [`BigZSet`]): a skip list with spans in a node arena plus a
-//!   member -> node map, for O(1) scores, O(log N) ranks and O(log N + M) ranges; each member's
-//!   bytes are stored once, in its node.
+//! - [`Value::ZSet`] (`skiplist`, Redis's name for it, [`BigZSet`]): a B+ tree with subtree
+//!   counts plus a member -> cell map, for O(1) scores, O(log N) ranks and O(log N + M) range
+//!   reads; each member's bytes are stored once, in its cell.
 //!
 //! A set moves from listpack to skiplist when an insert passes a limit and never back. New sets
 //! (ZADD on a missing key, and every *STORE result) are listpacks when they fit; a ZADD creating
@@ -46,14 +46,14 @@
 //!   a negative count over [`RANDMEMBER_MAX_REPEAT`] is refused (Redis would try to build the
 //!   whole reply in memory).
 
+mod btree;
 mod listpack;
 mod range;
 mod setops;
-mod skiplist;
 #[cfg(test)]
 mod tests;
 
-pub use skiplist::{BigZSet, LexBound, LexRange, NodeId, ScoreRange};
+pub use btree::{BigZSet, LexBound, LexRange, NodeId, Pos, ScoreRange};
 
 use range::{
     lex_range, range_start, rank_span, score_range, walk_range, walk_zset, LpSeq, Range, Seq,
@@ -458,7 +458,7 @@ fn cmp_entry(a: &(Vec<u8>, f64), b: &(Vec<u8>, f64)) -> std::cmp::Ordering {
 pub enum ZRef<'a> {
     /// The listpack encoding.
     Lp(&'a Lp),
-    /// The skip list encoding.
+    /// The `skiplist` encoding (a B+ tree, [`BigZSet`]).
     Big(&'a BigZSet),
 }
 
@@ -506,7 +506,7 @@ impl<'a> ZRef<'a> {
             ZRef::Big(z) => {
                 let mut x = z.last();
                 while let Some(n) = x {
-                    f(LpVal::Str(z.member(n)), z.score_of(n));
+                    f(LpVal::Str(z.member_at(n)), z.score_at(n));
                     x = z.prev(n);
                 }
             }
@@ -535,7 +535,7 @@ fn new_value(first_len: usize, lim: &EncodingLimits) -> Value {
     }
 }
 
-/// The skip list holding the members of listpack `lp`.
+/// The [`BigZSet`] holding the members of listpack `lp`.
 fn lp_to_big(lp: &Lp) -> BigZSet {
     let mut z = BigZSet::new();
     for (m, s) in listpack::pairs(lp) {
@@ -545,7 +545,7 @@ fn lp_to_big(lp: &Lp) -> BigZSet {
 }
 
 /// A sorted set value holding `items` (sorted by score then member, members unique): a listpack
-/// when it fits the limits (Redis's `zsetConvertToListpackIfNeeded`), else a skip list.
+/// when it fits the limits (Redis's `zsetConvertToListpackIfNeeded`), else a [`BigZSet`].
 pub fn build_sorted<M: AsRef<[u8]>>(items: &[(M, f64)], lim: &EncodingLimits) -> Value {
     let fits = items.len() <= lim.zset_max_listpack_entries
         && items
@@ -959,7 +959,7 @@ fn zrevrank(ctx: &mut Ctx<'_>) -> Result<()> {
 // ZCOUNT, ZLEXCOUNT
 
 /// How many members `range` holds (Redis's `zcountCommand`/`zlexcountCommand`: a walk for a
-/// listpack, two rank searches for a skip list).
+/// listpack, two rank searches for a [`BigZSet`]).
 fn count_in(z: ZRef<'_>, range: &Range) -> usize {
     match z {
         ZRef::Lp(lp) => walk_range(&LpSeq::new(lp), range, false, 0, -1, |_, _| {}),
@@ -1307,8 +1307,8 @@ pub fn pop_first(
                     let Some(x) = (if max { z.last() } else { z.first() }) else {
                         break;
                     };
-                    items.push((z.member(x).to_vec(), z.score_of(x)));
-                    z.remove_node(x);
+                    items.push((z.member_at(x).to_vec(), z.score_at(x)));
+                    z.remove_node(z.id_at(x));
                 }
             }
             _ => {}
@@ -1574,7 +1574,7 @@ fn zrandmember(ctx: &mut Ctx<'_>) -> Result<()> {
         }
         ZRef::Big(b) => {
             let x = b.at_rank(rng.gen_range(0..b.len().max(1)));
-            ctx.out.bulk(x.map_or(&[][..], |x| b.member(x)));
+            ctx.out.bulk(x.map_or(&[][..], |x| b.member_at(x)));
         }
     }
     Ok(())
@@ -1616,7 +1616,7 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, l: i64, withscores: bool) -> Result<()> 
             ZRef::Big(b) => {
                 for _ in 0..count {
                     if let Some(x) = b.at_rank(rng.gen_range(0..b.len().max(1))) {
-                        reply_member(out, LpVal::Str(b.member(x)), b.score_of(x), withscores);
+                        reply_member(out, LpVal::Str(b.member_at(x)), b.score_at(x), withscores);
                     }
                 }
             }
@@ -1668,7 +1668,7 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, l: i64, withscores: bool) -> Result<()> 
         ZRef::Big(b) => {
             for r in picked {
                 if let Some(x) = b.at_rank(r) {
-                    reply_member(out, LpVal::Str(b.member(x)), b.score_of(x), withscores);
+                    reply_member(out, LpVal::Str(b.member_at(x)), b.score_at(x), withscores);
                 }
             }
         }
@@ -1681,7 +1681,7 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, l: i64, withscores: bool) -> Result<()> 
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
 //
-// A listpack replies everything at once with cursor 0; a skip list scans its map (cursors are
+// A listpack replies everything at once with cursor 0; a [`BigZSet`] scans its map (cursors are
 // hash values, see `SegTable::scan_by`).
 fn zscan(ctx: &mut Ctx<'_>) -> Result<()> {
     let args = ctx.args;

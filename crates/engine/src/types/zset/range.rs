@@ -1,9 +1,9 @@
 //! Range queries for both sorted-set encodings: parsing of score and lex range arguments
 //! (Redis's `zslParseRange`, `zslParseLexRange`), rank normalisation, and [`Seq`], which reads a
-//! sorted set by position the same way for a listpack and a skip list, so that every range walk
+//! sorted set by position the same way for a listpack and a [`BigZSet`], so that every range walk
 //! (ZRANGE's family, ZCOUNT, ZREMRANGEBY*) is written once.
 
-use super::{listpack, BigZSet, LexBound, LexRange, NodeId, ScoreRange, ZRef};
+use super::{listpack, BigZSet, LexBound, LexRange, Pos, ScoreRange, ZRef};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal};
 
@@ -122,7 +122,7 @@ pub(super) fn rank_span(len: usize, start: i64, end: i64) -> Option<(usize, usiz
 /// A sorted set read by position, the same way for both encodings: ranks, neighbours and the
 /// ends of score and lex ranges (Redis's `zzl*`/`zsl*` lookups).
 pub(super) trait Seq {
-    /// A position (an index for a listpack, a node for a skip list).
+    /// A position (an index for a listpack, a [`super::Pos`] for a [`BigZSet`]).
     type Pos: Copy;
     /// Number of members.
     fn len(&self) -> usize;
@@ -245,36 +245,36 @@ impl Seq for LpSeq<'_> {
 }
 
 impl Seq for BigZSet {
-    type Pos = NodeId;
+    type Pos = Pos;
 
     fn len(&self) -> usize {
         BigZSet::len(self)
     }
-    fn at(&self, r: usize) -> Option<NodeId> {
+    fn at(&self, r: usize) -> Option<Pos> {
         self.at_rank(r)
     }
-    fn next(&self, p: NodeId) -> Option<NodeId> {
+    fn next(&self, p: Pos) -> Option<Pos> {
         BigZSet::next(self, p)
     }
-    fn prev(&self, p: NodeId) -> Option<NodeId> {
+    fn prev(&self, p: Pos) -> Option<Pos> {
         BigZSet::prev(self, p)
     }
-    fn member(&self, p: NodeId) -> LpVal<'_> {
-        LpVal::Str(BigZSet::member(self, p))
+    fn member(&self, p: Pos) -> LpVal<'_> {
+        LpVal::Str(self.member_at(p))
     }
-    fn score(&self, p: NodeId) -> f64 {
-        self.score_of(p)
+    fn score(&self, p: Pos) -> f64 {
+        self.score_at(p)
     }
-    fn first_in_score(&self, r: &ScoreRange) -> Option<(NodeId, usize)> {
+    fn first_in_score(&self, r: &ScoreRange) -> Option<(Pos, usize)> {
         BigZSet::first_in_score(self, r)
     }
-    fn last_in_score(&self, r: &ScoreRange) -> Option<(NodeId, usize)> {
+    fn last_in_score(&self, r: &ScoreRange) -> Option<(Pos, usize)> {
         BigZSet::last_in_score(self, r)
     }
-    fn first_in_lex(&self, r: &LexRange) -> Option<(NodeId, usize)> {
+    fn first_in_lex(&self, r: &LexRange) -> Option<(Pos, usize)> {
         BigZSet::first_in_lex(self, r)
     }
-    fn last_in_lex(&self, r: &LexRange) -> Option<(NodeId, usize)> {
+    fn last_in_lex(&self, r: &LexRange) -> Option<(Pos, usize)> {
         BigZSet::last_in_lex(self, r)
     }
 }
