@@ -74,7 +74,7 @@ impl<'a> LpVal<'a> {
         match *self {
             LpVal::Str(s) => f(s),
             LpVal::Int(n) => f(itoa::Buffer::new().format(n).as_bytes()),
-            LpVal::F64(x) => f(flint_protocol::format_double(x).as_bytes()),
+            LpVal::F64(x) => f(flint_protocol::DoubleBuf::new().format(x)),
         }
     }
 

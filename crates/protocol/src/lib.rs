@@ -16,4 +16,4 @@ mod parser;
 mod writer;
 
 pub use parser::{peek_request, Limits, Parser, Peek, ProtocolError};
-pub use writer::{format_double, ReplyWriter};
+pub use writer::{format_double, DoubleBuf, ReplyWriter};

@@ -136,13 +136,14 @@ impl ReplyWriter {
 
     /// A double: `,d` in RESP3, a bulk string in RESP2, formatted as Redis does.
     pub fn double(&mut self, d: f64) {
-        let s = format_double(d);
+        let mut b = DoubleBuf::new();
+        let s = b.format(d);
         if self.resp3 {
             self.buf.put_u8(b',');
-            self.buf.put_slice(s.as_bytes());
+            self.buf.put_slice(s);
             self.buf.put_slice(b"\r\n");
         } else {
-            self.bulk(s.as_bytes());
+            self.bulk(s);
         }
     }
 
@@ -182,51 +183,162 @@ impl ReplyWriter {
 
 /// Formats a double the way Redis 7.0's `addReplyDouble` does: `inf`/`-inf`, else C's `%.17g`.
 pub fn format_double(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if d.is_nan() {
-        return "nan".into();
-    }
-    format_g(d, 17)
+    let mut b = DoubleBuf::new();
+    String::from_utf8_lossy(b.format(d)).into_owned()
 }
 
-/// C's `%.{precision}g` for a finite double: scientific notation when the exponent is below -4 or
-/// at least the precision, trailing zeros removed.
-fn format_g(d: f64, precision: usize) -> String {
-    if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
+/// Room for any `%.17g` of a double: a sign, 17 digits, a point, and `e-308`; or a fixed
+/// notation down to `0.0001` followed by 17 digits.
+const DOUBLE_CAP: usize = 48;
+
+/// A stack buffer that formats one double (no allocation: ZRANGE WITHSCORES formats one per
+/// member).
+pub struct DoubleBuf {
+    buf: [u8; DOUBLE_CAP],
+    len: usize,
+}
+
+impl std::fmt::Write for DoubleBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl Default for DoubleBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DoubleBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        DoubleBuf {
+            buf: [0; DOUBLE_CAP],
+            len: 0,
+        }
+    }
+
+    fn put(&mut self, s: &[u8]) {
+        let end = (self.len + s.len()).min(DOUBLE_CAP);
+        let n = end - self.len;
+        self.buf[self.len..end].copy_from_slice(&s[..n]);
+        self.len = end;
+    }
+
+    /// `d` as Redis 7.0 replies it (see [`format_double`]).
+    pub fn format(&mut self, d: f64) -> &[u8] {
+        use std::fmt::Write;
+        self.len = 0;
+        if d.is_infinite() {
+            self.put(if d > 0.0 { b"inf" } else { b"-inf" });
+        } else if d.is_nan() {
+            self.put(b"nan");
+        } else if d == 0.0 {
+            self.put(if d.is_sign_negative() { b"-0" } else { b"0" });
+        } else if d.fract() == 0.0 && d.abs() < 9_007_199_254_740_992.0 {
+            // An integer below 2^53 has at most 16 digits: `%.17g` prints it as an integer.
+            let mut b = itoa::Buffer::new();
+            self.put(b.format(d as i64).as_bytes());
         } else {
-            "0".into()
-        };
-    }
-    let sci = format!("{:.*e}", precision - 1, d);
-    let Some((mantissa, exp)) = sci.split_once('e') else {
-        return sci;
-    };
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= precision as i32 {
-        let m = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{:.*}", decimals, d)).to_string()
+            // `%.17g`: scientific notation when the exponent is below -4 or at least 17,
+            // trailing zeros removed.
+            const PRECISION: i32 = 17;
+            let mut sci = DoubleBuf::new();
+            let _ = write!(sci, "{:.*e}", PRECISION as usize - 1, d);
+            let text = &sci.buf[..sci.len];
+            let Some(e) = text.iter().position(|&c| c == b'e') else {
+                self.put(text);
+                return &self.buf[..self.len];
+            };
+            let exp: i32 = std::str::from_utf8(&text[e + 1..])
+                .ok()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0);
+            if !(-4..PRECISION).contains(&exp) {
+                self.put(strip_zeros(&text[..e]));
+                self.put(if exp < 0 { b"e-" } else { b"e+" });
+                if exp.abs() < 10 {
+                    self.put(b"0");
+                }
+                let mut b = itoa::Buffer::new();
+                self.put(b.format(exp.abs()).as_bytes());
+            } else {
+                let decimals = (PRECISION - 1 - exp).max(0) as usize;
+                let mut fixed = DoubleBuf::new();
+                let _ = write!(fixed, "{:.*}", decimals, d);
+                self.put(strip_zeros(&fixed.buf[..fixed.len]));
+            }
+        }
+        &self.buf[..self.len]
     }
 }
 
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
+/// Trailing zeros of a decimal fraction removed (and the point, if nothing follows it).
+fn strip_zeros(s: &[u8]) -> &[u8] {
+    if !s.contains(&b'.') {
+        return s;
     }
+    let mut end = s.len();
+    while end > 0 && s[end - 1] == b'0' {
+        end -= 1;
+    }
+    if end > 0 && s[end - 1] == b'.' {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// C's `snprintf("%.17g")`, the reference.
+    fn printf_g17(d: f64) -> String {
+        extern "C" {
+            fn snprintf(buf: *mut u8, n: usize, fmt: *const u8, ...) -> i32;
+        }
+        let mut buf = [0u8; 64];
+        // SAFETY: the buffer's size is passed, the format is NUL-terminated and takes one
+        // double.
+        let n = unsafe { snprintf(buf.as_mut_ptr(), buf.len(), c"%.17g".as_ptr().cast(), d) };
+        String::from_utf8_lossy(&buf[..n as usize]).into_owned()
+    }
+
+    #[test]
+    fn doubles_match_c_printf() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut cases = vec![
+            1.0,
+            -1.0,
+            0.1,
+            1e16,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            1e17,
+            1e-4,
+            1.5e-4,
+            9.99e-5,
+            123.456,
+            -2.5e300,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ];
+        for _ in 0..20_000 {
+            cases.push(f64::from_bits(rng.gen::<u64>()));
+            cases.push(f64::from(rng.gen::<i32>()) / 8.0);
+            cases.push(rng.gen_range(-1e18..1e18f64).round());
+        }
+        for d in cases.into_iter().filter(|d| d.is_finite() && *d != 0.0) {
+            assert_eq!(format_double(d), printf_g17(d), "{d:e}");
+        }
+    }
 
     #[test]
     fn doubles_like_printf() {

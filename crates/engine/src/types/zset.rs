@@ -417,7 +417,7 @@ fn bulk_member(out: &mut ReplyWriter, m: LpVal<'_>) {
     match m {
         LpVal::Str(s) => out.bulk(s),
         LpVal::Int(n) => out.bulk_int(n),
-        LpVal::F64(f) => out.bulk(flint_protocol::format_double(f).as_bytes()),
+        LpVal::F64(f) => out.bulk(flint_protocol::DoubleBuf::new().format(f)),
     }
 }
 
