@@ -671,16 +671,23 @@ impl Tree {
 
     /// Removes the entry at `slot` of the path's leaf; returns its member number.
     fn remove(&mut self, path: &Path, slot: usize) -> u32 {
+        self.remove_run(path, slot, 1).0[0]
+    }
+
+    /// Removes the `k` entries (at least 1) from `slot` of the path's leaf, all in that leaf;
+    /// returns their member numbers (the first `k`).
+    fn remove_run(&mut self, path: &Path, slot: usize, k: usize) -> ([u32; B], usize) {
         for &(n, c) in path.steps.iter().take(self.height) {
-            self.inners.get_mut(n).counts[c] -= 1;
+            self.inners.get_mut(n).counts[c] -= k as u32;
         }
-        self.len -= 1;
+        self.len -= k;
         let l = self.leaves.get_mut(path.leaf);
         let len = l.len as usize;
-        let id = l.ids[slot];
-        l.scores.copy_within(slot + 1..len, slot);
-        l.ids.copy_within(slot + 1..len, slot);
-        l.len -= 1;
+        let mut ids = [0; B];
+        ids[..k].copy_from_slice(&l.ids[slot..slot + k]);
+        l.scores.copy_within(slot + k..len, slot);
+        l.ids.copy_within(slot + k..len, slot);
+        l.len -= k as u32;
         if slot == 0 {
             // This leaf's smallest key went: the separator naming it, in the lowest ancestor
             // where the path is not leftmost, becomes the next key in order.
@@ -702,7 +709,7 @@ impl Tree {
         if self.height > 0 && (self.leaves.get(path.leaf).len as usize) < MIN {
             self.rebalance_leaf(path);
         }
-        id
+        (ids, k)
     }
 
     /// Unlinks leaf `x` from the leaf list and frees it.
@@ -1274,10 +1281,16 @@ impl BigZSet {
             return 0;
         }
         let n = end.min(self.len() - 1) - start + 1;
-        for _ in 0..n {
+        // A leaf's run at a time: one search per leaf, not per member.
+        let mut left = n;
+        while left > 0 {
             let (path, slot) = self.tree.find_rank(start);
-            let x = self.tree.remove(&path, slot);
-            self.forget(x);
+            let in_leaf = self.tree.leaves.get(path.leaf).len as usize - slot;
+            let (ids, k) = self.tree.remove_run(&path, slot, left.min(in_leaf));
+            for &x in &ids[..k] {
+                self.forget(x);
+            }
+            left -= k;
         }
         n
     }
