@@ -221,6 +221,31 @@ impl Default for Inner {
     }
 }
 
+impl Inner {
+    /// Moves the entries `from` to start at `to` (separators, children and counts).
+    #[inline]
+    fn shift(&mut self, from: std::ops::Range<usize>, to: usize) {
+        self.scores.copy_within(from.clone(), to);
+        self.ids.copy_within(from.clone(), to);
+        self.kids.copy_within(from.clone(), to);
+        self.counts.copy_within(from, to);
+    }
+
+    /// Sets entry `i`: the separator before child `kid`, which holds `count` members.
+    #[inline]
+    fn set(&mut self, i: usize, sep: (f64, u32), kid: u32, count: u32) {
+        (self.scores[i], self.ids[i]) = sep;
+        self.kids[i] = kid;
+        self.counts[i] = count;
+    }
+
+    /// Entry `i`: the separator, the child and its count.
+    #[inline]
+    fn get(&self, i: usize) -> ((f64, u32), u32, u32) {
+        ((self.scores[i], self.ids[i]), self.kids[i], self.counts[i])
+    }
+}
+
 /// Bytes of one node's scores, in cache lines (what a search step reads first).
 const SCORE_LINES: usize = (B * 8).div_ceil(64);
 
@@ -628,35 +653,22 @@ impl Tree {
         n.counts[c] = left_count;
         let len = n.len as usize;
         if len < B {
-            n.scores.copy_within(at..len, at + 1);
-            n.ids.copy_within(at..len, at + 1);
-            n.kids.copy_within(at..len, at + 1);
-            n.counts.copy_within(at..len, at + 1);
-            (n.scores[at], n.ids[at]) = sep;
-            n.kids[at] = kid;
-            n.counts[at] = count;
+            n.shift(at..len, at + 1);
+            n.set(at, sep, kid, count);
             n.len += 1;
             return;
         }
         // Split the inner node: B + 1 children, the first half stays.
-        let mut all: Vec<(f64, u32, u32, u32)> = (0..len)
-            .map(|i| (n.scores[i], n.ids[i], n.kids[i], n.counts[i]))
-            .collect();
-        all.insert(at, (sep.0, sep.1, kid, count));
+        let mut all: Vec<((f64, u32), u32, u32)> = (0..len).map(|i| n.get(i)).collect();
+        all.insert(at, (sep, kid, count));
         let keep = B.div_ceil(2);
         let mut right = Inner::default();
-        for (i, &(s, id, k, cnt)) in all[keep..].iter().enumerate() {
-            right.scores[i] = s;
-            right.ids[i] = id;
-            right.kids[i] = k;
-            right.counts[i] = cnt;
+        for (i, &(sep, kid, count)) in all[keep..].iter().enumerate() {
+            right.set(i, sep, kid, count);
         }
         right.len = (all.len() - keep) as u32;
-        for (i, &(s, id, k, cnt)) in all[..keep].iter().enumerate() {
-            n.scores[i] = s;
-            n.ids[i] = id;
-            n.kids[i] = k;
-            n.counts[i] = cnt;
+        for (i, &(sep, kid, count)) in all[..keep].iter().enumerate() {
+            n.set(i, sep, kid, count);
         }
         n.len = keep as u32;
         let left_count = n.counts[..keep].iter().sum();
@@ -809,10 +821,7 @@ impl Tree {
         let node = path.steps[h].0;
         let n = self.inners.get_mut(node);
         let len = n.len as usize;
-        n.scores.copy_within(at + 1..len, at);
-        n.ids.copy_within(at + 1..len, at);
-        n.kids.copy_within(at + 1..len, at);
-        n.counts.copy_within(at + 1..len, at);
+        n.shift(at + 1..len, at);
         n.len -= 1;
         if h == 0 {
             if n.len == 1 {
@@ -831,96 +840,59 @@ impl Tree {
     /// The node the path goes through at level `h` (not the root) is below [`MIN`] children:
     /// borrow one from a sibling, or merge with it.
     fn rebalance_inner(&mut self, path: &Path, h: usize) {
-        let node = path.steps[h].0;
         let (g, c) = path.steps[h - 1];
         let gp = self.inners.get(g).clone();
-        if c > 0 {
-            let left = gp.kids[c - 1];
-            let l = self.inners.get(left).clone();
-            let n = self.inners.get(node).clone();
-            let (ll, nl) = (l.len as usize, n.len as usize);
-            if ll + nl <= B {
-                // Merge into the left sibling; the parent's separator goes between them.
-                let t = self.inners.get_mut(left);
-                for i in 0..nl {
-                    let (s, id) = if i == 0 {
-                        (gp.scores[c], gp.ids[c])
-                    } else {
-                        (n.scores[i], n.ids[i])
-                    };
-                    t.scores[ll + i] = s;
-                    t.ids[ll + i] = id;
-                    t.kids[ll + i] = n.kids[i];
-                    t.counts[ll + i] = n.counts[i];
-                }
-                t.len += nl as u32;
-                self.inners.release(node);
-                self.inners.get_mut(g).counts[c - 1] += gp.counts[c];
-                self.remove_child(path, h - 1, c);
-            } else {
-                // Borrow the left sibling's last child.
-                let (ks, kid, cnt) = (
-                    (l.scores[ll - 1], l.ids[ll - 1]),
-                    l.kids[ll - 1],
-                    l.counts[ll - 1],
-                );
-                let t = self.inners.get_mut(node);
-                t.scores.copy_within(0..nl, 1);
-                t.ids.copy_within(0..nl, 1);
-                t.kids.copy_within(0..nl, 1);
-                t.counts.copy_within(0..nl, 1);
-                (t.scores[1], t.ids[1]) = (gp.scores[c], gp.ids[c]);
-                t.kids[0] = kid;
-                t.counts[0] = cnt;
-                t.len += 1;
-                self.inners.get_mut(left).len -= 1;
-                let gn = self.inners.get_mut(g);
-                (gn.scores[c], gn.ids[c]) = ks;
-                gn.counts[c - 1] -= cnt;
-                gn.counts[c] += cnt;
+        // The node and its sibling, the left one first; `at` is the right one's index.
+        let at = c.max(1);
+        let (left, right) = (gp.kids[at - 1], gp.kids[at]);
+        let ll = self.inners.get(left).len as usize;
+        let rl = self.inners.get(right).len as usize;
+        let sep = (gp.scores[at], gp.ids[at]);
+        if ll + rl <= B {
+            // Merge the right one into the left one; the parent's separator goes between them.
+            let r = self.inners.release(right);
+            let t = self.inners.get_mut(left);
+            for i in 0..rl {
+                let (s, kid, count) = r.get(i);
+                t.set(ll + i, if i == 0 { sep } else { s }, kid, count);
             }
+            t.len += rl as u32;
+            self.inners.get_mut(g).counts[at - 1] += gp.counts[at];
+            self.remove_child(path, h - 1, at);
+            return;
+        }
+        let moved = if c > 0 {
+            // The node is the right one: it takes the left one's last child, whose subtree's
+            // smallest key becomes the parent's separator.
+            let l = self.inners.get_mut(left);
+            l.len -= 1;
+            let (up, kid, count) = l.get(ll - 1);
+            let t = self.inners.get_mut(right);
+            t.shift(0..rl, 1);
+            t.set(0, sep, kid, count);
+            (t.scores[1], t.ids[1]) = sep;
+            t.len += 1;
+            (up, count)
         } else {
-            let right = gp.kids[1];
-            let r = self.inners.get(right).clone();
-            let n = self.inners.get(node).clone();
-            let (rl, nl) = (r.len as usize, n.len as usize);
-            if rl + nl <= B {
-                // Merge the right sibling in; the parent's separator goes between them.
-                let t = self.inners.get_mut(node);
-                for i in 0..rl {
-                    let (s, id) = if i == 0 {
-                        (gp.scores[1], gp.ids[1])
-                    } else {
-                        (r.scores[i], r.ids[i])
-                    };
-                    t.scores[nl + i] = s;
-                    t.ids[nl + i] = id;
-                    t.kids[nl + i] = r.kids[i];
-                    t.counts[nl + i] = r.counts[i];
-                }
-                t.len += rl as u32;
-                self.inners.release(right);
-                self.inners.get_mut(g).counts[0] += gp.counts[1];
-                self.remove_child(path, h - 1, 1);
-            } else {
-                // Borrow the right sibling's first child.
-                let (kid, cnt) = (r.kids[0], r.counts[0]);
-                let t = self.inners.get_mut(node);
-                (t.scores[nl], t.ids[nl]) = (gp.scores[1], gp.ids[1]);
-                t.kids[nl] = kid;
-                t.counts[nl] = cnt;
-                t.len += 1;
-                let s = self.inners.get_mut(right);
-                s.scores.copy_within(1..rl, 0);
-                s.ids.copy_within(1..rl, 0);
-                s.kids.copy_within(1..rl, 0);
-                s.counts.copy_within(1..rl, 0);
-                s.len -= 1;
-                let gn = self.inners.get_mut(g);
-                (gn.scores[1], gn.ids[1]) = (r.scores[1], r.ids[1]);
-                gn.counts[0] += cnt;
-                gn.counts[1] -= cnt;
-            }
+            // The node is the left one: it takes the right one's first child, after the
+            // parent's separator; the right one's next separator goes up.
+            let r = self.inners.get_mut(right);
+            let ((_, kid, count), up) = (r.get(0), (r.scores[1], r.ids[1]));
+            r.shift(1..rl, 0);
+            r.len -= 1;
+            let t = self.inners.get_mut(left);
+            t.set(ll, sep, kid, count);
+            t.len += 1;
+            (up, count)
+        };
+        let ((up, count), gn) = (moved, self.inners.get_mut(g));
+        (gn.scores[at], gn.ids[at]) = up;
+        if c > 0 {
+            gn.counts[at - 1] -= count;
+            gn.counts[at] += count;
+        } else {
+            gn.counts[at - 1] += count;
+            gn.counts[at] -= count;
         }
     }
 }
@@ -1201,78 +1173,77 @@ impl BigZSet {
         self.tree.at_rank(rank)
     }
 
-    /// Whether some of the set may be in `r` (Redis's `zslIsInRange`).
-    fn in_score_range(&self, r: &ScoreRange) -> bool {
-        if r.is_empty() {
-            return false;
+    /// The first (or `last`) position of a score or lex range and its 0-based rank: `value`
+    /// reads what the range compares (the score or the member) from an entry, and `gte_min`,
+    /// `lte_max` test it against the range's ends.
+    fn range_end<V: Copy>(
+        &self,
+        empty: bool,
+        value: impl Fn(f64, u32) -> V,
+        gte_min: impl Fn(V) -> bool,
+        lte_max: impl Fn(V) -> bool,
+        last: bool,
+    ) -> Option<(Pos, usize)> {
+        let at = |p: Pos| {
+            let (s, id) = self.tree.entry(p);
+            value(s, id)
+        };
+        // Whether some of the set may be in the range (Redis's `zslIsInRange`).
+        let (first, end) = (self.first()?, self.last()?);
+        if empty || !gte_min(at(end)) || !lte_max(at(first)) {
+            return None;
         }
-        match (self.last(), self.first()) {
-            (Some(l), Some(f)) => r.gte_min(self.score_at(l)) && r.lte_max(self.score_at(f)),
-            _ => false,
+        if last {
+            let (p, rank) = self.tree.lower_bound(|s, id| lte_max(value(s, id)));
+            let last = match p {
+                Some(p) => self.prev(p)?,
+                None => end,
+            };
+            gte_min(at(last)).then(|| (last, rank - 1))
+        } else {
+            let (p, rank) = self.tree.lower_bound(|s, id| !gte_min(value(s, id)));
+            p.filter(|&p| lte_max(at(p))).map(|p| (p, rank))
         }
     }
 
     /// The first position in `r` and its 0-based rank.
     pub fn first_in_score(&self, r: &ScoreRange) -> Option<(Pos, usize)> {
-        if !self.in_score_range(r) {
-            return None;
-        }
-        let (p, rank) = self.tree.lower_bound(|s, _| !r.gte_min(s));
-        p.filter(|&p| r.lte_max(self.score_at(p)))
-            .map(|p| (p, rank))
+        self.range_end(
+            r.is_empty(),
+            |s, _| s,
+            |v| r.gte_min(v),
+            |v| r.lte_max(v),
+            false,
+        )
     }
 
     /// The last position in `r` and its 0-based rank.
     pub fn last_in_score(&self, r: &ScoreRange) -> Option<(Pos, usize)> {
-        if !self.in_score_range(r) {
-            return None;
-        }
-        let (p, rank) = self.tree.lower_bound(|s, _| r.lte_max(s));
-        let last = match p {
-            Some(p) => self.prev(p)?,
-            None => self.last()?,
-        };
-        r.gte_min(self.score_at(last)).then(|| (last, rank - 1))
+        self.range_end(
+            r.is_empty(),
+            |s, _| s,
+            |v| r.gte_min(v),
+            |v| r.lte_max(v),
+            true,
+        )
     }
 
-    /// Whether some of the set may be in `r` (Redis's `zslIsInLexRange`).
-    fn in_lex_range(&self, r: &LexRange) -> bool {
-        if r.is_empty() {
-            return false;
-        }
-        match (self.last(), self.first()) {
-            (Some(l), Some(f)) => r.gte_min(self.member_at(l)) && r.lte_max(self.member_at(f)),
-            _ => false,
-        }
+    /// The member bytes of the entry of member number `id`.
+    #[inline]
+    fn member_of(&self, _: f64, id: u32) -> &[u8] {
+        self.cells.get(id).member.as_slice()
     }
 
     /// The first position in `r` and its 0-based rank.
     pub fn first_in_lex(&self, r: &LexRange) -> Option<(Pos, usize)> {
-        if !self.in_lex_range(r) {
-            return None;
-        }
-        let cells = &self.cells;
-        let (p, rank) = self
-            .tree
-            .lower_bound(|_, id| !r.gte_min(cells.get(id).member.as_slice()));
-        p.filter(|&p| r.lte_max(self.member_at(p)))
-            .map(|p| (p, rank))
+        let m = |s, id| self.member_of(s, id);
+        self.range_end(r.is_empty(), m, |v| r.gte_min(v), |v| r.lte_max(v), false)
     }
 
     /// The last position in `r` and its 0-based rank.
     pub fn last_in_lex(&self, r: &LexRange) -> Option<(Pos, usize)> {
-        if !self.in_lex_range(r) {
-            return None;
-        }
-        let cells = &self.cells;
-        let (p, rank) = self
-            .tree
-            .lower_bound(|_, id| r.lte_max(cells.get(id).member.as_slice()));
-        let last = match p {
-            Some(p) => self.prev(p)?,
-            None => self.last()?,
-        };
-        r.gte_min(self.member_at(last)).then(|| (last, rank - 1))
+        let m = |s, id| self.member_of(s, id);
+        self.range_end(r.is_empty(), m, |v| r.gte_min(v), |v| r.lte_max(v), true)
     }
 
     /// Removes the members with 0-based ranks `start..=end` (in range); returns how many.
@@ -1546,6 +1517,30 @@ mod tests {
             scores.iter().map(|(m, &s)| (key(s), m.clone())).collect();
         let got: Vec<(u64, Vec<u8>)> = z.iter().map(|(m, s)| (key(s), m.to_vec())).collect();
         assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+    }
+
+    /// Churn at a steady size, over many seeds, checked often: every rebalancing case (leaves
+    /// and inner nodes, borrowing from either side, merging with either side) happens.
+    #[test]
+    fn churn_checked_often() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..40 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut z = BigZSet::new();
+            let size = rng.gen_range(50..400);
+            for step in 0..4000u32 {
+                let m = format!("m{}", rng.gen_range(0..size)).into_bytes();
+                if rng.gen_bool(0.5) {
+                    z.set(&m, f64::from(rng.gen_range(0..1000u32)));
+                } else {
+                    z.remove(&m);
+                }
+                if step.is_multiple_of(50) {
+                    z.check();
+                }
+            }
+            z.check();
+        }
     }
 
     #[test]
