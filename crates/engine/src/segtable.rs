@@ -97,6 +97,15 @@ impl<T> SegTable<T> {
         }
     }
 
+    /// An empty table with room for `n` members in its first segment (up to a segment's size),
+    /// for members that do not carry their key.
+    pub fn with_capacity_by(n: usize) -> Self {
+        let mut t = Self::new();
+        // Nothing to rehash in an empty table: the hasher is never called.
+        t.segs[0].table.reserve(n.min(SEGMENT_MAX), |_| 0);
+        t
+    }
+
     /// Number of members.
     #[inline]
     pub fn len(&self) -> usize {

@@ -6,9 +6,11 @@
 //!   changed value keeps its place, a deleted pair closes the gap), as Redis's listpack does, so
 //!   HGETALL and friends answer in Redis's order. Canonical integers are stored as integers. One
 //!   allocation per hash, one reallocation per change.
-//! - [`Value::Hash`]: a [`BigHash`], a [`SegTable`] of [`HashItem`]s (field and value, each a
-//!   [`SmallBytes`]: inline up to 22 bytes), with a running count of the heap bytes the items own
-//!   so that `heap_size` costs no walk.
+//! - [`Value::Hash`]: a [`BigHash`]: [`HashItem`]s (field and value, each a [`SmallBytes`]:
+//!   inline up to 22 bytes) in a [`Pool`], and a [`SegTable`] of their 4-byte numbers, with a
+//!   running count of the heap bytes the items own so that `heap_size` costs no walk. Items in
+//!   the table itself cost 48 bytes per slot at the table's load of about one half; numbers cost
+//!   4 (BENCHMARKS.md: 116 to about 70 bytes of RSS per field of a big hash).
 //!
 //! A hash starts as a listpack and becomes a `BigHash` once, for good, when a write would leave it
 //! with more than `hash-max-listpack-entries` fields, or sets a field or value longer than
@@ -32,7 +34,8 @@ use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal, Needle};
 use crate::notify;
-use crate::segtable::{SegItem, SegTable};
+use crate::pool::Pool;
+use crate::segtable::{member_hash, SegTable};
 use crate::small::SmallBytes;
 use crate::util::{glob_match, hincr_by_float, parse_hincr_increment, parse_i64};
 use crate::value::Value;
@@ -111,19 +114,29 @@ pub struct HashItem {
     pub value: SmallBytes,
 }
 
-impl SegItem for HashItem {
-    #[inline]
-    fn key(&self) -> &[u8] {
-        self.field.as_slice()
+impl Default for HashItem {
+    fn default() -> Self {
+        HashItem {
+            field: SmallBytes::new(b""),
+            value: SmallBytes::new(b""),
+        }
     }
 }
 
-/// A hash past the listpack limits: a [`SegTable`] of fields (see the module docs).
-#[derive(Clone, Default)]
+/// A hash past the listpack limits (see the module docs): the items in a [`Pool`], and a
+/// [`SegTable`] of their numbers that hashes and compares fields through the pool.
+#[derive(Clone)]
 pub struct BigHash {
-    table: SegTable<HashItem>,
+    items: Pool<HashItem, 10>,
+    table: SegTable<u32>,
     /// Heap bytes owned by the items' fields and values (long ones only).
     heap: usize,
+}
+
+impl Default for BigHash {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
 }
 
 impl std::fmt::Debug for BigHash {
@@ -136,7 +149,6 @@ impl PartialEq for BigHash {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self
-                .table
                 .iter()
                 .all(|x| other.get(x.field.as_slice()) == Some(x.value.as_slice()))
     }
@@ -146,7 +158,8 @@ impl BigHash {
     /// An empty hash with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         BigHash {
-            table: SegTable::with_capacity(n),
+            items: Pool::new(),
+            table: SegTable::with_capacity_by(n),
             heap: 0,
         }
     }
@@ -163,55 +176,79 @@ impl BigHash {
         self.table.is_empty()
     }
 
-    /// Heap bytes owned: the table and the long fields and values.
+    /// Heap bytes owned: the table, the items, and the long fields and values.
     pub fn heap_size(&self) -> usize {
-        self.table.table_bytes() + self.heap
+        self.table.table_bytes() + self.items.bytes() + self.heap
+    }
+
+    /// The number of the item holding `field`, whose [`member_hash`] is `hash`.
+    #[inline]
+    fn find(&self, field: &[u8], hash: u64) -> Option<u32> {
+        let items = &self.items;
+        self.table
+            .find_by(hash, |&i| items.get(i).field.as_slice() == field)
+            .copied()
     }
 
     /// The value of `field`.
     #[inline]
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.table.get(field).map(|x| x.value.as_slice())
+        let i = self.find(field, member_hash(field))?;
+        Some(self.items.get(i).value.as_slice())
     }
 
     /// Sets `field` to `value`; returns true when the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         let value = SmallBytes::new(value);
-        let add = value.heap_size();
-        let (item, new) = self.table.get_or_insert_with(field, || HashItem {
-            field: SmallBytes::new(field),
-            value: SmallBytes::new(b""),
-        });
-        let (gone, field_heap) = (item.value.heap_size(), item.field.heap_size());
-        item.value = value;
-        self.heap = self.heap + add - gone + if new { field_heap } else { 0 };
-        new
+        self.heap += value.heap_size();
+        let hash = member_hash(field);
+        if let Some(i) = self.find(field, hash) {
+            let old = std::mem::replace(&mut self.items.get_mut(i).value, value);
+            self.heap -= old.heap_size();
+            return false;
+        }
+        let field = SmallBytes::new(field);
+        self.heap += field.heap_size();
+        let i = self.items.alloc();
+        *self.items.get_mut(i) = HashItem { field, value };
+        let items = &self.items;
+        self.table
+            .insert_unique_by(hash, i, |&j| member_hash(items.get(j).field.as_slice()));
+        true
     }
 
     /// Removes `field`; returns whether it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        match self.table.remove(field) {
-            Some(x) => {
-                self.heap -= x.field.heap_size() + x.value.heap_size();
-                true
-            }
-            None => false,
-        }
+        let items = &self.items;
+        let Some(i) = self.table.remove_by(member_hash(field), |&i| {
+            items.get(i).field.as_slice() == field
+        }) else {
+            return false;
+        };
+        let x = self.items.release(i);
+        self.heap -= x.field.heap_size() + x.value.heap_size();
+        true
     }
 
-    /// Every field, in storage order.
+    /// Every field, in storage order (the table's).
     pub fn iter(&self) -> impl Iterator<Item = &HashItem> + '_ {
-        self.table.iter()
+        self.table.iter().map(|&i| self.items.get(i))
     }
 
     /// A uniformly random field.
     pub fn random(&self, rng: &mut impl Rng) -> Option<&HashItem> {
-        self.table.random(rng)
+        self.table.random(rng).map(|&i| self.items.get(i))
     }
 
-    /// HSCAN over the table (see [`SegTable::scan`]).
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, f: impl FnMut(&'a HashItem)) -> u64 {
-        self.table.scan(cursor, count, f)
+    /// HSCAN over the table (see [`SegTable::scan_by`]).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a HashItem)) -> u64 {
+        let items = &self.items;
+        self.table.scan_by(
+            cursor,
+            count,
+            |&i| member_hash(items.get(i).field.as_slice()),
+            |&i| f(items.get(i)),
+        )
     }
 }
 
