@@ -6,8 +6,8 @@
 #                                 and server CPU time (utime+stime from /proc) per request.
 #   scripts/bench.sh memory       memory: loads each dataset of DATASETS (default "strings": KEYS keys
 #                                 `SET key:<n> <16-byte value>`; also strings20, strings20ttl, hashes,
-#                                 zsets, see gen below) into each server and reports RSS growth and
-#                                 bytes per key.
+#                                 zsets, bighash, bigset, bigzset, see gen below) into each server
+#                                 and reports RSS growth and bytes per key (per element for big*).
 #
 # Each server runs alone (one at a time), pinned to core SERVER_CPU with taskset; Flint runs with
 # --threads 1. redis-benchmark is pinned to core CLIENT_CPU.
@@ -210,6 +210,10 @@ throughput() {
 #   strings20ttl the same with EX 100000 on each key
 #   hashes       COUNT x HSET h:<n> with 10 fields f0..f9, 10-byte values
 #   zsets        COUNT x ZADD z:<n> with 10 members m0:<n>..m9:<n>, integer and fractional scores
+#   bighash      one hash of COUNT fields field:<10 digits> -> value-<10 digits> ("bytes/key" is per
+#                field; so for the next two, per member)
+#   bigset       one set of COUNT members member:<10 digits>
+#   bigzset      one sorted set of COUNT members member:<10 digits>, scores scattered over 1M
 gen() {
     awk -v n="$2" -v set="$1" '
     function cmd(argc, a,    i, out) {
@@ -229,6 +233,12 @@ gen() {
                 a[1] = "HSET"; a[2] = "h:" i
                 for (j = 0; j < 10; j++) { a[3 + 2 * j] = "f" j; a[4 + 2 * j] = sprintf("v%09d", i + j) }
                 cmd(22, a)
+            } else if (set == "bighash") {
+                a[1] = "HSET"; a[2] = "bighash"; a[3] = sprintf("field:%010d", i); a[4] = sprintf("value-%010d", i); cmd(4, a)
+            } else if (set == "bigset") {
+                a[1] = "SADD"; a[2] = "bigset"; a[3] = sprintf("member:%010d", i); cmd(3, a)
+            } else if (set == "bigzset") {
+                a[1] = "ZADD"; a[2] = "bigzset"; a[3] = (i * 7919) % 1000003; a[4] = sprintf("member:%010d", i); cmd(4, a)
             } else if (set == "zsets") {
                 a[1] = "ZADD"; a[2] = "z:" i
                 for (j = 0; j < 10; j++) {

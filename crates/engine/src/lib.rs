@@ -32,7 +32,7 @@ pub mod lp;
 pub mod memory;
 pub mod multi;
 pub mod notify;
-pub mod pool;
+pub(crate) mod pool;
 pub mod pubsub;
 pub mod scripting;
 pub mod segtable;

@@ -21,6 +21,16 @@ pub enum SmallBytes {
     Heap(Box<[u8]>),
 }
 
+impl Default for SmallBytes {
+    /// Empty.
+    fn default() -> Self {
+        SmallBytes::Inline {
+            len: 0,
+            data: [0; INLINE_CAP],
+        }
+    }
+}
+
 impl SmallBytes {
     /// Copies `s`.
     #[inline]

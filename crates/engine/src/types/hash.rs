@@ -7,7 +7,7 @@
 //!   HGETALL and friends answer in Redis's order. Canonical integers are stored as integers. One
 //!   allocation per hash, one reallocation per change.
 //! - [`Value::Hash`]: a [`BigHash`]: [`HashItem`]s (field and value, each a [`SmallBytes`]:
-//!   inline up to 22 bytes) in a [`Pool`], and a [`SegTable`] of their 4-byte numbers, with a
+//!   inline up to 22 bytes) in a `KeyedPool` (a pool, and a table of their 4-byte numbers), with a
 //!   running count of the heap bytes the items own so that `heap_size` costs no walk. Items in
 //!   the table itself cost 48 bytes per slot at the table's load of about one half; numbers cost
 //!   4 (BENCHMARKS.md: 116 to about 70 bytes of RSS per field of a big hash).
@@ -34,8 +34,8 @@ use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal, Needle};
 use crate::notify;
-use crate::pool::Pool;
-use crate::segtable::{member_hash, SegTable};
+use crate::pool::KeyedPool;
+use crate::segtable::SegItem;
 use crate::small::SmallBytes;
 use crate::util::{glob_match, hincr_by_float, parse_hincr_increment, parse_i64};
 use crate::value::Value;
@@ -123,20 +123,19 @@ impl Default for HashItem {
     }
 }
 
-/// A hash past the listpack limits (see the module docs): the items in a [`Pool`], and a
-/// [`SegTable`] of their numbers that hashes and compares fields through the pool.
-#[derive(Clone)]
-pub struct BigHash {
-    items: Pool<HashItem, 10>,
-    table: SegTable<u32>,
-    /// Heap bytes owned by the items' fields and values (long ones only).
-    heap: usize,
+impl SegItem for HashItem {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.field.as_slice()
+    }
 }
 
-impl Default for BigHash {
-    fn default() -> Self {
-        Self::with_capacity(0)
-    }
+/// A hash past the listpack limits: a `KeyedPool` of fields (see the module docs).
+#[derive(Clone, Default)]
+pub struct BigHash {
+    table: KeyedPool<HashItem, 10>,
+    /// Heap bytes owned by the items' fields and values (long ones only).
+    heap: usize,
 }
 
 impl std::fmt::Debug for BigHash {
@@ -149,6 +148,7 @@ impl PartialEq for BigHash {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self
+                .table
                 .iter()
                 .all(|x| other.get(x.field.as_slice()) == Some(x.value.as_slice()))
     }
@@ -158,8 +158,7 @@ impl BigHash {
     /// An empty hash with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         BigHash {
-            items: Pool::new(),
-            table: SegTable::with_capacity_by(n),
+            table: KeyedPool::with_capacity(n),
             heap: 0,
         }
     }
@@ -178,77 +177,53 @@ impl BigHash {
 
     /// Heap bytes owned: the table, the items, and the long fields and values.
     pub fn heap_size(&self) -> usize {
-        self.table.table_bytes() + self.items.bytes() + self.heap
-    }
-
-    /// The number of the item holding `field`, whose [`member_hash`] is `hash`.
-    #[inline]
-    fn find(&self, field: &[u8], hash: u64) -> Option<u32> {
-        let items = &self.items;
-        self.table
-            .find_by(hash, |&i| items.get(i).field.as_slice() == field)
-            .copied()
+        self.table.bytes() + self.heap
     }
 
     /// The value of `field`.
     #[inline]
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        let i = self.find(field, member_hash(field))?;
-        Some(self.items.get(i).value.as_slice())
+        self.table.get(field).map(|x| x.value.as_slice())
     }
 
     /// Sets `field` to `value`; returns true when the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         let value = SmallBytes::new(value);
-        self.heap += value.heap_size();
-        let hash = member_hash(field);
-        if let Some(i) = self.find(field, hash) {
-            let old = std::mem::replace(&mut self.items.get_mut(i).value, value);
-            self.heap -= old.heap_size();
-            return false;
-        }
-        let field = SmallBytes::new(field);
-        self.heap += field.heap_size();
-        let i = self.items.alloc();
-        *self.items.get_mut(i) = HashItem { field, value };
-        let items = &self.items;
-        self.table
-            .insert_unique_by(hash, i, |&j| member_hash(items.get(j).field.as_slice()));
-        true
+        let add = value.heap_size();
+        let (item, new) = self.table.get_or_insert_with(field, || HashItem {
+            field: SmallBytes::new(field),
+            value: SmallBytes::new(b""),
+        });
+        let (gone, field_heap) = (item.value.heap_size(), item.field.heap_size());
+        item.value = value;
+        self.heap = self.heap + add - gone + if new { field_heap } else { 0 };
+        new
     }
 
     /// Removes `field`; returns whether it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        let items = &self.items;
-        let Some(i) = self.table.remove_by(member_hash(field), |&i| {
-            items.get(i).field.as_slice() == field
-        }) else {
-            return false;
-        };
-        let x = self.items.release(i);
-        self.heap -= x.field.heap_size() + x.value.heap_size();
-        true
+        match self.table.remove(field) {
+            Some(x) => {
+                self.heap -= x.field.heap_size() + x.value.heap_size();
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Every field, in storage order (the table's).
+    /// Every field, in storage order.
     pub fn iter(&self) -> impl Iterator<Item = &HashItem> + '_ {
-        self.table.iter().map(|&i| self.items.get(i))
+        self.table.iter()
     }
 
     /// A uniformly random field.
     pub fn random(&self, rng: &mut impl Rng) -> Option<&HashItem> {
-        self.table.random(rng).map(|&i| self.items.get(i))
+        self.table.random(rng)
     }
 
-    /// HSCAN over the table (see [`SegTable::scan_by`]).
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a HashItem)) -> u64 {
-        let items = &self.items;
-        self.table.scan_by(
-            cursor,
-            count,
-            |&i| member_hash(items.get(i).field.as_slice()),
-            |&i| f(items.get(i)),
-        )
+    /// HSCAN over the table (see [`SegTable::scan_by`](crate::segtable::SegTable::scan_by)).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, f: impl FnMut(&'a HashItem)) -> u64 {
+        self.table.scan(cursor, count, f)
     }
 }
 

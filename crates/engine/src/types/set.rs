@@ -10,7 +10,8 @@
 //! - [`Value::SetLp`]: an [`Lp`] of members in insertion order, up to `set-max-listpack-entries`
 //!   members of at most `set-max-listpack-value` bytes each. This is Redis 7.2's small-set
 //!   encoding, chosen on purpose over Redis 7.0's (which says `hashtable` for these).
-//! - [`Value::Set`]: a [`BigSet`], a [`SegTable`] of members.
+//! - [`Value::Set`]: a [`BigSet`], a `KeyedPool` of members (the members in a pool, a
+//!   [`SegTable`](crate::segtable::SegTable) of their 4-byte numbers).
 //!
 //! Adding member by member ([`set_add`]) decides the encoding as Redis 7.2's `setTypeAdd` does:
 //! an intset takes integers until it passes `set-max-intset-entries` (then a table); a
@@ -36,7 +37,8 @@ use crate::ctx::{Ctx, DbView};
 use crate::error::{Error, Result};
 use crate::lp::{Lp, LpVal, Needle};
 use crate::notify;
-use crate::segtable::{SegItem, SegTable};
+use crate::pool::KeyedPool;
+use crate::segtable::SegItem;
 use crate::small::SmallBytes;
 use crate::util::parse_i64;
 use crate::value::Value;
@@ -341,6 +343,12 @@ impl IntSet {
 #[derive(Clone, Debug, PartialEq)]
 struct Member(SmallBytes);
 
+impl Default for Member {
+    fn default() -> Self {
+        Member(SmallBytes::new(b""))
+    }
+}
+
 impl SegItem for Member {
     #[inline]
     fn key(&self) -> &[u8] {
@@ -348,10 +356,10 @@ impl SegItem for Member {
     }
 }
 
-/// A set past the small-set limits: a [`SegTable`] of members (see the module docs).
+/// A set past the small-set limits: a `KeyedPool` of members (see the module docs).
 #[derive(Clone, Default)]
 pub struct BigSet {
-    table: SegTable<Member>,
+    table: KeyedPool<Member, 11>,
     /// Heap bytes owned by long members.
     heap: usize,
 }
@@ -372,7 +380,7 @@ impl BigSet {
     /// An empty set with room for `n` members.
     pub fn with_capacity(n: usize) -> Self {
         BigSet {
-            table: SegTable::with_capacity(n),
+            table: KeyedPool::with_capacity(n),
             heap: 0,
         }
     }
@@ -389,9 +397,9 @@ impl BigSet {
         self.table.is_empty()
     }
 
-    /// Heap bytes owned: the table and the long members.
+    /// Heap bytes owned: the table, the members and the long members' bytes.
     pub fn heap_size(&self) -> usize {
-        self.table.table_bytes() + self.heap
+        self.table.bytes() + self.heap
     }
 
     /// Whether `m` is a member.
@@ -439,7 +447,7 @@ impl BigSet {
         self.table.random(rng).map(|m| m.0.as_slice())
     }
 
-    /// SSCAN over the table (see [`SegTable::scan`]).
+    /// SSCAN over the table (see [`SegTable::scan_by`](crate::segtable::SegTable::scan_by)).
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8])) -> u64 {
         self.table.scan(cursor, count, |m| f(m.0.as_slice()))
     }
