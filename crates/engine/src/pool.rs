@@ -143,16 +143,21 @@ impl<T: SegItem + Default, const SHIFT: u32> KeyedPool<T, SHIFT> {
         key: &[u8],
         make: impl FnOnce() -> T,
     ) -> (&mut T, bool) {
-        let hash = member_hash(key);
-        if let Some(i) = self.find(key, hash) {
-            return (self.items.get_mut(i), false);
-        }
-        let i = self.items.alloc();
-        *self.items.get_mut(i) = make();
         let items = &self.items;
-        self.table
-            .insert_unique_by(hash, i, |&j| member_hash(items.get(j).key()));
-        (self.items.get_mut(i), true)
+        let (slot, new) = self.table.get_or_insert_by(
+            member_hash(key),
+            |&i| items.get(i).key() == key,
+            |&j| member_hash(items.get(j).key()),
+            u32::MAX,
+        );
+        if new {
+            // The placeholder becomes the new item's number before anything reads it.
+            let i = self.items.alloc();
+            *self.items.get_mut(i) = make();
+            *slot = i;
+        }
+        let i = *slot;
+        (self.items.get_mut(i), new)
     }
 
     /// Removes and returns the item with key `key`.

@@ -178,6 +178,29 @@ impl<T> SegTable<T> {
         }
     }
 
+    /// The member with hash `hash` for which `eq` holds, or else `vacant`, inserted in its
+    /// place; says whether it was inserted. One probe: room is made before `vacant` goes in, so
+    /// `hash_of` is never called on it (a placeholder the caller fills in at once is fine).
+    pub fn get_or_insert_by(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&T) -> bool,
+        hash_of: impl Fn(&T) -> u64,
+        vacant: T,
+    ) -> (&mut T, bool) {
+        let i = self.seg_for_insert(hash, &hash_of);
+        match self.segs[i]
+            .table
+            .entry(table_hash(hash), eq, |x| table_hash(hash_of(x)))
+        {
+            hashbrown::hash_table::Entry::Occupied(o) => (o.into_mut(), false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                self.len += 1;
+                (v.insert(vacant).into_mut(), true)
+            }
+        }
+    }
+
     /// Inserts `item`, whose hash is `hash`, known to be absent (the caller looked it up).
     pub fn insert_unique_by(&mut self, hash: u64, item: T, hash_of: impl Fn(&T) -> u64) {
         let i = self.seg_for_insert(hash, &hash_of);
