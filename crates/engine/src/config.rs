@@ -48,6 +48,9 @@ pub enum Kind {
     /// `client-output-buffer-limit`: groups of `class hard soft seconds`, merged into the
     /// current value (classes not named keep theirs), printed as all three classes in bytes.
     OutputBufferLimit,
+    /// `latency-tracking-info-percentiles`: numbers from 0 to 100 separated by single spaces
+    /// (or nothing), printed as `%f` without trailing zeros.
+    Percentiles,
     /// Any string.
     Str,
 }
@@ -204,7 +207,7 @@ pub static PARAMS: &[Param] = &[
     p("jemalloc-bg-thread", Kind::Bool, "yes"),
     p("latency-monitor-threshold", Kind::Int(0, MAX), "0"),
     p("latency-tracking", Kind::Bool, "yes"),
-    p("latency-tracking-info-percentiles", Kind::Str, "50 99 99.9"),
+    p("latency-tracking-info-percentiles", Kind::Percentiles, "50 99 99.9"),
     p("lazyfree-lazy-eviction", Kind::Bool, "no"),
     p("lazyfree-lazy-expire", Kind::Bool, "no"),
     p("lazyfree-lazy-server-del", Kind::Bool, "no"),
@@ -325,6 +328,10 @@ pub struct Settings {
     pub tcp_keepalive_s: u64,
     /// `busy-reply-threshold` (alias `lua-time-limit`) in milliseconds (0: scripts never busy).
     pub busy_reply_threshold_ms: u64,
+    /// `latency-tracking`.
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`.
+    pub latency_percentiles: Vec<f64>,
 }
 
 /// The collection-encoding thresholds, as plain numbers (see [`Config::encoding`]).
@@ -574,6 +581,8 @@ pub struct Config {
     memory: AtomicMemoryLimits,
     /// `slowlog-log-slower-than`, read by every command without taking a lock.
     slowlog_us: std::sync::atomic::AtomicI64,
+    /// `latency-tracking`, read by every command without taking a lock.
+    latency_tracking: std::sync::atomic::AtomicBool,
     /// Collection encoding thresholds, read by every collection write without taking a lock.
     encoding: AtomicEncodingLimits,
     /// `notify-keyspace-events` as [`crate::notify`] bits, read by every notification.
@@ -716,8 +725,50 @@ fn canonical(param: &Param, value: &str, current: &str) -> std::result::Result<S
         Kind::Save => canonical_save(value),
         Kind::KeyspaceEvents => canonical_keyspace_events(value),
         Kind::OutputBufferLimit => canonical_output_limits(current, value),
+        Kind::Percentiles => {
+            let mut out = Vec::new();
+            for p in percentiles(value)? {
+                let text = format!("{p:.6}");
+                out.push(text.trim_end_matches('0').trim_end_matches('.').to_string());
+            }
+            Ok(out.join(" "))
+        }
         Kind::Str => Ok(value.to_string()),
     }
+}
+
+/// The numbers of a `latency-tracking-info-percentiles` value (Redis's
+/// `setConfigLatencyTrackingInfoPercentilesOutputOption`: split on single spaces, each read as
+/// `strtod` would, from 0 to 100).
+fn percentiles(value: &str) -> std::result::Result<Vec<f64>, String> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    let invalid = || "Invalid latency-tracking-info-percentiles parameters".to_string();
+    value
+        .split(' ')
+        .map(|w| {
+            let hex = w
+                .strip_prefix("0x")
+                .or_else(|| w.strip_prefix("0X"))
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .map(|n| n as f64);
+            let p = match hex {
+                Some(p) => p,
+                None => w.parse::<f64>().map_err(|_| invalid())?,
+            };
+            if p.is_nan() {
+                return Err(invalid());
+            }
+            if !(0.0..=100.0).contains(&p) {
+                return Err(
+                    "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                        .into(),
+                );
+            }
+            Ok(p)
+        })
+        .collect()
 }
 
 /// `client-output-buffer-limit` set to `value` over `current` (Redis's
@@ -853,6 +904,7 @@ impl Config {
         let slowlog_us = std::sync::atomic::AtomicI64::new(built.slowlog_slower_than_us);
         Config {
             slowlog_us,
+            latency_tracking: std::sync::atomic::AtomicBool::new(built.latency_tracking),
             encoding: AtomicEncodingLimits::new(EncodingLimits::from_values(&values)),
             memory: AtomicMemoryLimits::new(MemoryLimits::from_values(&values)),
             epoch: std::sync::atomic::AtomicU64::new(0),
@@ -1053,6 +1105,8 @@ impl Config {
             built.slowlog_slower_than_us,
             std::sync::atomic::Ordering::Relaxed,
         );
+        self.latency_tracking
+            .store(built.latency_tracking, std::sync::atomic::Ordering::Relaxed);
         self.encoding.store(EncodingLimits::from_values(&values));
         self.memory.store(MemoryLimits::from_values(&values));
         if let Some(flags) = events {
@@ -1123,6 +1177,13 @@ impl Config {
     #[inline]
     pub fn slowlog_slower_than_us(&self) -> i64 {
         self.slowlog_us.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `latency-tracking`, without locking.
+    #[inline]
+    pub fn latency_tracking(&self) -> bool {
+        self.latency_tracking
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets one parameter (startup flags and the config file may set immutable ones).
@@ -1198,6 +1259,12 @@ fn build(v: &BTreeMap<&'static str, String>) -> Settings {
         protected_mode: yes("protected-mode"),
         tcp_keepalive_s: int("tcp-keepalive").max(0) as u64,
         busy_reply_threshold_ms: int("busy-reply-threshold").max(0) as u64,
+        latency_tracking: yes("latency-tracking"),
+        latency_percentiles: percentiles(
+            v.get("latency-tracking-info-percentiles")
+                .map_or("", |s| s.as_str()),
+        )
+        .unwrap_or_default(),
     }
 }
 

@@ -204,6 +204,8 @@ pub struct Engine {
     pub shutdown_request: Mutex<ShutdownRequest>,
     /// Latency events by name (LATENCY).
     pub latency: Mutex<BTreeMap<String, LatencySeries>>,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_hists: crate::latency_hist::LatencyHists,
     /// The largest `used_memory` seen (used_memory_peak).
     pub memory_peak: AtomicU64,
     memory_probe: RwLock<Option<MemoryProbe>>,
@@ -271,6 +273,7 @@ impl Engine {
             replid: hex40(),
             shutdown_request: Mutex::new(ShutdownRequest::default()),
             latency: Mutex::new(BTreeMap::new()),
+            latency_hists: Default::default(),
             memory_peak: AtomicU64::new(0),
             memory_probe: RwLock::new(None),
             used_memory_probe: std::sync::OnceLock::new(),

@@ -27,6 +27,7 @@ pub mod gate;
 pub mod key;
 pub mod keys;
 pub mod keyspace;
+pub mod latency_hist;
 pub mod lazyfree;
 pub mod lp;
 pub mod memory;

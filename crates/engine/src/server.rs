@@ -323,6 +323,19 @@ static LATENCY_SUBCOMMANDS: &[CommandDef] = &[
     .tips("request_policy:all_nodes response_policy:all_succeeded")
     .complexity("O(1)"),
     def(
+        "histogram",
+        -2,
+        "admin noscript loading stale",
+        KeySpec::None,
+        "",
+        "server",
+        "Return the cumulative distribution of latencies of a subset of commands or all.",
+        "7.0.0",
+        latency_histogram,
+    )
+    .tips("nondeterministic_output request_policy:all_nodes response_policy:special")
+    .complexity("O(N) where N is the number of commands with latency information being retrieved."),
+    def(
         "help",
         2,
         "loading stale",
@@ -518,6 +531,7 @@ fn info_text(e: &Engine, wanted: &[bool]) -> String {
             "replication" => info_replication(e, &mut out),
             "cpu" => info_cpu(&mut out),
             "commandstats" => info_commandstats(e, &mut out),
+            "latencystats" => info_latencystats(e, &mut out),
             "errorstats" => info_errorstats(e, &mut out),
             "cluster" => out.push_str("cluster_enabled:0\r\n"),
             "keyspace" => info_keyspace(e, &mut out),
@@ -960,6 +974,30 @@ fn info_commandstats(e: &Engine, out: &mut String) {
     }
 }
 
+/// `latency_percentiles_usec_<command>:p50=...` for every command with recorded calls, at the
+/// percentiles of `latency-tracking-info-percentiles` (Redis's `%f` names, `%.3f` values).
+fn info_latencystats(e: &Engine, out: &mut String) {
+    let percentiles = e.config.settings().latency_percentiles.clone();
+    let mut rows: Vec<(&str, Vec<u64>)> = e
+        .latency_hists
+        .snapshot()
+        .into_iter()
+        .map(|(id, counts)| (e.commands.name_of(id), counts))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, counts) in rows {
+        let _ = write!(out, "latency_percentiles_usec_{name}:");
+        for (i, &p) in percentiles.iter().enumerate() {
+            let label = format!("{p:.6}");
+            let label = label.trim_end_matches('0').trim_end_matches('.');
+            let us = crate::latency_hist::percentile(&counts, p);
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(out, "{sep}p{label}={:.3}", us as f64);
+        }
+        out.push_str("\r\n");
+    }
+}
+
 fn info_errorstats(e: &Engine, out: &mut String) {
     for (code, n) in e.stats.error_codes.lock().iter() {
         let _ = write!(out, "errorstat_{code}:count={n}\r\n");
@@ -1037,6 +1075,7 @@ fn config_set(ctx: &mut Ctx<'_>) -> Result<()> {
 fn config_resetstat(ctx: &mut Ctx<'_>) -> Result<()> {
     let e = ctx.engine;
     e.stats.reset();
+    e.latency_hists.reset();
     for c in e.commands.iter() {
         c.stats.reset();
         for s in c.subs.values() {
@@ -1218,6 +1257,61 @@ fn latency_reset(ctx: &mut Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
+// LATENCY HISTOGRAM [command ...]
+fn latency_histogram(ctx: &mut Ctx<'_>) -> Result<()> {
+    let e = ctx.engine;
+    let snap = e.latency_hists.snapshot();
+    let counts_of = |id: u32| snap.iter().find(|(c, _)| *c == id).map(|(_, v)| v);
+    // Every command with calls, or the named ones (a container names its subcommands), in the
+    // order named, repeats included, as Redis.
+    let mut rows: Vec<(&str, &Vec<u64>)> = Vec::new();
+    if ctx.args.len() == 2 {
+        for c in all_commands_flat(&e.commands) {
+            if let Some(v) = counts_of(c.id) {
+                rows.push((&c.full_name, v));
+            }
+        }
+    } else {
+        for i in 2..ctx.args.len() {
+            let name = ctx.arg_lossy(i).to_ascii_lowercase();
+            let (parent, sub) = match name.split_once('|') {
+                Some((p, s)) => (p, Some(s)),
+                None => (name.as_str(), None),
+            };
+            let Some(cmd) = e.commands.get(parent.as_bytes()) else {
+                continue;
+            };
+            let mut found: Vec<&crate::cmd::Command> = match sub {
+                Some(s) => cmd.sub(s.as_bytes()).into_iter().collect(),
+                None if cmd.subs.is_empty() => vec![cmd],
+                None => cmd.subs.values().collect(),
+            };
+            found.sort_by(|a, b| a.full_name.cmp(&b.full_name));
+            for c in found {
+                if let Some(v) = counts_of(c.id) {
+                    rows.push((&c.full_name, v));
+                }
+            }
+        }
+    }
+    let out = &mut *ctx.out;
+    out.map(rows.len());
+    for (name, counts) in rows {
+        out.bulk(name.as_bytes());
+        out.map(2);
+        out.bulk(b"calls");
+        out.int(counts.iter().sum::<u64>() as i64);
+        out.bulk(b"histogram_usec");
+        let cdf = crate::latency_hist::cumulative(counts);
+        out.map(cdf.len());
+        for (us, n) in cdf {
+            out.int(us as i64);
+            out.int(n as i64);
+        }
+    }
+    Ok(())
+}
+
 // LATENCY HELP
 fn latency_help(ctx: &mut Ctx<'_>) -> Result<()> {
     reply_help(
@@ -1230,6 +1324,9 @@ fn latency_help(ctx: &mut Ctx<'_>) -> Result<()> {
             "RESET [<event> ...]",
             "    Reset latency data of one or more <event> classes.",
             "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
         ],
     );
     Ok(())
@@ -2783,7 +2880,7 @@ mod tests {
             .run(&["command", "help"])
             .starts_with("*21\r\n+COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+(no subcommand)\r\n"));
         assert!(k.run(&["latency", "help"]).starts_with(
-            "*10\r\n+LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "*13\r\n+LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
         ));
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{now_ms, q, q_err, show, temp_path, Redis, Reply, Server};
+use common::{command, now_ms, q, q_err, show, temp_path, Redis, Reply, Server};
 use redis::Value;
 
 /// INFO output as `field -> value`, with the section headers it contained.
@@ -336,6 +336,125 @@ fn latency_monitor() {
         q_err(&mut c, &["LATENCY", "BOGUS"]),
         "ERR unknown subcommand 'BOGUS'. Try LATENCY HELP."
     );
+}
+
+/// One command of LATENCY HISTOGRAM's reply: `(command, calls, [(up to us, calls so far)])`.
+type CommandHistogram = (String, i64, Vec<(i64, i64)>);
+
+/// LATENCY HISTOGRAM's reply.
+fn histogram(c: &mut redis::Connection, args: &[&str]) -> Vec<CommandHistogram> {
+    let mut cmd = vec!["LATENCY", "HISTOGRAM"];
+    cmd.extend_from_slice(args);
+    let flat: Vec<Value> = q(c, &cmd);
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("{other:?}"),
+    };
+    let int = |v: &Value| match v {
+        Value::Int(n) => *n,
+        other => panic!("{other:?}"),
+    };
+    flat.chunks(2)
+        .map(|pair| {
+            let Value::Array(fields) = &pair[1] else {
+                panic!("{pair:?}")
+            };
+            assert_eq!(text(&fields[0]), "calls");
+            assert_eq!(text(&fields[2]), "histogram_usec");
+            let Value::Array(cdf) = &fields[3] else {
+                panic!("{fields:?}")
+            };
+            let cdf = cdf.chunks(2).map(|b| (int(&b[0]), int(&b[1]))).collect();
+            (text(&pair[0]), int(&fields[1]), cdf)
+        })
+        .collect()
+}
+
+/// INFO latencystats, CONFIG SET of its percentiles and LATENCY HISTOGRAM, on Flint and (where
+/// installed) on redis-server: the same commands listed, the same calls, the same shapes and
+/// the same errors; the timings themselves differ.
+#[test]
+fn latency_histograms_like_redis() {
+    let flint = Server::start(&[]);
+    let redis = Redis::start();
+    let mut results = Vec::new();
+    for s in std::iter::once(&flint).chain(redis.as_ref()) {
+        let mut c = s.conn();
+        for i in 0..3 {
+            let _: () = q(&mut c, &["SET", &format!("k{i}"), "v"]);
+        }
+        let _: Option<String> = q(&mut c, &["GET", "k0"]);
+        let _: Vec<String> = q(&mut c, &["CONFIG", "GET", "maxmemory"]);
+        let h = histogram(&mut c, &["set", "GET", "nosuch", "config", "set"]);
+        let names: Vec<&str> = h.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(names, ["set", "get", "config|get", "set"]);
+        let calls: Vec<i64> = h.iter().map(|x| x.1).collect();
+        assert_eq!(calls, [3, 1, 1, 3]);
+        for (name, calls, cdf) in &h {
+            assert!(!cdf.is_empty(), "{name}");
+            assert!(
+                cdf.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
+                "{cdf:?}"
+            );
+            assert_eq!(cdf.last().unwrap().1, *calls, "{name}");
+            if s.port == flint.port {
+                assert!(
+                    cdf.iter().all(|b| b.0 > 0 && (b.0 & (b.0 - 1)) == 0),
+                    "{cdf:?}"
+                );
+            }
+        }
+        // INFO latencystats: a line per command with the configured percentiles.
+        let (_, fields) = info(&mut c, &["latencystats"]);
+        let set = &fields["latency_percentiles_usec_set"];
+        let parts: Vec<&str> = set.split(',').collect();
+        assert_eq!(parts.len(), 3, "{set}");
+        for (part, label) in parts.iter().zip(["p50=", "p99=", "p99.9="]) {
+            let v = part.strip_prefix(label).unwrap_or_else(|| panic!("{set}"));
+            assert!(
+                v.parse::<f64>().is_ok() && v.split('.').nth(1).map(str::len) == Some(3),
+                "{set}"
+            );
+        }
+        // The percentiles setting: values as Redis reads and prints them, errors as its.
+        let mut seen = Vec::new();
+        for v in [
+            "50.0 99",
+            "1e1",
+            " 50  99 ",
+            "-1",
+            "50,99",
+            "nan",
+            "inf",
+            "0x10",
+            "50.123456789",
+            "100 0",
+            "",
+        ] {
+            let r = match command(&["CONFIG", "SET", "latency-tracking-info-percentiles", v])
+                .query::<Value>(&mut c)
+            {
+                Ok(_) => q::<Vec<String>>(
+                    &mut c,
+                    &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+                )[1]
+                .clone(),
+                Err(e) => common::error_text(&e),
+            };
+            seen.push(r);
+        }
+        let (_, fields) = info(&mut c, &["latencystats"]);
+        assert_eq!(fields["latency_percentiles_usec_set"], "");
+        // Off: nothing more is recorded; RESETSTAT forgets everything.
+        let _: () = q(&mut c, &["CONFIG", "SET", "latency-tracking", "no"]);
+        let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+        let _: Option<String> = q(&mut c, &["GET", "k0"]);
+        assert!(histogram(&mut c, &[]).is_empty());
+        results.push(seen);
+    }
+    if let [f, r] = &results[..] {
+        assert_eq!(f, r);
+    }
 }
 
 #[test]

@@ -476,6 +476,7 @@ static DOCS: &[(&str, &str)] = &[
     ("keys", "pattern:pattern"),
     ("latency", ""),
     ("latency|help", ""),
+    ("latency|histogram", "[command:string ...]"),
     ("latency|history", "event:string"),
     ("latency|latest", ""),
     ("latency|reset", "[event:string ...]"),

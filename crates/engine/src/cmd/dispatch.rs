@@ -214,6 +214,9 @@ impl Engine {
         self.after(cmd, sess, args, &db, rewrite);
         let elapsed_us = self.clock.micros(start, self.clock.now());
         cmd.stats.call(elapsed_us);
+        if self.config.latency_tracking() {
+            self.latency_hists.record(cmd.id, elapsed_us);
+        }
         self.after_command(cmd, sess, args, elapsed_us);
         self.maybe_slowlog(cmd, sess, args, elapsed_us, now_ms);
         if !db.ready.is_empty() || !sess.pending_ready.is_empty() {
