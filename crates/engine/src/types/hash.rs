@@ -10,7 +10,7 @@
 //!   inline up to 22 bytes) in a `KeyedPool` (a pool, and a table of their 4-byte numbers), with a
 //!   running count of the heap bytes the items own so that `heap_size` costs no walk. Items in
 //!   the table itself cost 48 bytes per slot at the table's load of about one half; numbers cost
-//!   4 (BENCHMARKS.md: 116 to about 70 bytes of RSS per field of a big hash).
+//!   4 (BENCHMARKS.md: 117 to 64 bytes of RSS per field of a big hash; Redis 116).
 //!
 //! A hash starts as a listpack and becomes a `BigHash` once, for good, when a write would leave it
 //! with more than `hash-max-listpack-entries` fields, or sets a field or value longer than
