@@ -1435,19 +1435,23 @@ fn rdb_string_len(v: &Value) -> usize {
     prefix + len
 }
 
-fn debug_allowed(ctx: &Ctx<'_>) -> bool {
-    match ctx.engine.config.get("enable-debug-command").as_deref() {
+/// Whether `sess` may run DEBUG (`enable-debug-command`). The dispatcher checks it before
+/// authentication, as Redis checks its protected commands: a refused DEBUG is a rejected call.
+pub(crate) fn debug_allowed(e: &Engine, sess: &crate::session::Session) -> bool {
+    match e.config.get("enable-debug-command").as_deref() {
         Some("yes") => true,
-        Some("local") => ctx.sess.handle.addr.is_none_or(|a| a.ip().is_loopback()),
+        Some("local") => sess.handle.addr.is_none_or(|a| a.ip().is_loopback()),
         _ => false,
     }
 }
 
+/// The refusal of a DEBUG that `enable-debug-command` does not allow.
+pub(crate) fn debug_not_allowed() -> Error {
+    Error::msg("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
+}
+
 // DEBUG subcommand [argument ...]
 fn debug(ctx: &mut Ctx<'_>) -> Result<()> {
-    if !debug_allowed(ctx) {
-        return Err(Error::msg("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
-    }
     let n = ctx.args.len();
     if n == 2 && ctx.arg_is(1, "help") {
         reply_help(

@@ -503,6 +503,57 @@ fn debug_subcommands() {
     );
 }
 
+/// A DEBUG that `enable-debug-command` refuses is rejected before it runs, as Redis rejects its
+/// protected commands: after the arity check, before authentication, counted as a rejected
+/// call, and inside MULTI it aborts the transaction.
+#[test]
+fn refused_debug_is_a_rejected_call_like_redis() {
+    let flint = Server::start(&["--requirepass", "pw", "--enable-debug-command", "no"]);
+    let redis = Redis::start_with(&[
+        "--requirepass".into(),
+        "pw".into(),
+        "--enable-debug-command".into(),
+        "no".into(),
+    ]);
+    let mut transcripts = Vec::new();
+    for s in std::iter::once(&flint).chain(redis.as_ref()) {
+        let mut r = s.raw();
+        let mut t: Vec<String> = [
+            &["DEBUG", "SLEEP", "0"][..],
+            &["DEBUG"],
+            &["AUTH", "pw"],
+            &["DEBUG", "SLEEP", "0"],
+            &["MULTI"],
+            &["DEBUG", "SLEEP", "0"],
+            &["EXEC"],
+        ]
+        .iter()
+        .map(|args| r.cmd_str(args))
+        .collect();
+        let stats = r.cmd_str(&["INFO", "commandstats"]);
+        let line = stats
+            .lines()
+            .find(|l| l.starts_with("cmdstat_debug:"))
+            .unwrap_or_else(|| panic!("{stats}"));
+        // The counts, without the timings.
+        let counts: Vec<&str> = line
+            .split([':', ','])
+            .filter(|f| f.starts_with("calls=") || f.contains("_calls="))
+            .collect();
+        t.push(counts.join(","));
+        transcripts.push(t);
+    }
+    assert!(
+        transcripts[0][0].starts_with("-ERR DEBUG command not allowed."),
+        "{:?}",
+        transcripts[0]
+    );
+    assert_eq!(transcripts[0][7], "calls=0,rejected_calls=4,failed_calls=0");
+    if let [f, r] = &transcripts[..] {
+        assert_eq!(f, r);
+    }
+}
+
 #[test]
 fn command_introspection() {
     let s = Server::start(&[]);

@@ -82,7 +82,7 @@ impl Engine {
     }
 
     /// The table-driven checks, in Redis's order: the command exists (and its subcommand),
-    /// arity, authentication. Returns the command to run (the subcommand for a container) or
+    /// arity, protected commands, authentication. Returns the command to run (the subcommand for a container) or
     /// the rejection to reply.
     fn check(&self, sess: &Session, args: &[&[u8]], name: &[u8]) -> Result<&Command, Error> {
         let Some(mut cmd) = self.commands.get(name) else {
@@ -105,6 +105,11 @@ impl Engine {
         if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
             cmd.stats.reject();
             return Err(Error::WrongArity(cmd.full_name.clone()));
+        }
+        // Redis's protected commands (DEBUG; MODULE is not implemented), before authentication.
+        if cmd.def.name == "debug" && !crate::server::debug_allowed(self, sess) {
+            cmd.stats.reject();
+            return Err(crate::server::debug_not_allowed());
         }
         if !sess.authenticated && !cmd.has(flags::NO_AUTH) {
             cmd.stats.reject();
