@@ -495,6 +495,46 @@ impl Tree {
     /// Adds the entry `(score, id)`, whose member is `member` (not in the tree).
     fn insert(&mut self, cells: &Cells, score: f64, id: u32, member: &[u8]) {
         let (path, slot) = self.find(cells, &Key { score, member });
+        self.insert_at(&path, slot, score, id);
+    }
+
+    /// Both keys' paths (as [`Tree::find`]), searched down together: the two searches are
+    /// independent, so their loads are in flight at once.
+    fn find2(&self, cells: &Cells, a: &Key<'_>, b: &Key<'_>) -> [(Path, usize); 2] {
+        let mut paths = [Path {
+            steps: [(0, 0); MAX_HEIGHT],
+            leaf: self.root,
+        }; 2];
+        let mut nodes = [self.root; 2];
+        let keys = [a, b];
+        for h in 0..self.height {
+            let inner = [self.inners.get(nodes[0]), self.inners.get(nodes[1])];
+            prefetch_lines(inner[1], SCORE_LINES);
+            for j in 0..2 {
+                let (n, k) = (inner[j], keys[j]);
+                let c = partition(&n.scores, &n.ids, 1, n.len as usize, &|s, id| {
+                    before(cells, s, id, k, true)
+                }) - 1;
+                paths[j].steps[h] = (nodes[j], c);
+                nodes[j] = n.kids[c];
+            }
+        }
+        let leaf = [self.leaves.get(nodes[0]), self.leaves.get(nodes[1])];
+        prefetch_lines(leaf[1], SCORE_LINES);
+        let mut out = [(paths[0], 0), (paths[1], 0)];
+        for j in 0..2 {
+            let (l, k) = (leaf[j], keys[j]);
+            let slot = partition(&l.scores, &l.ids, 0, l.len as usize, &|s, id| {
+                before(cells, s, id, k, false)
+            });
+            out[j].0.leaf = nodes[j];
+            out[j].1 = slot;
+        }
+        out
+    }
+
+    /// Adds the entry `(score, id)` at `slot` of the path's leaf (where [`Tree::find`] put it).
+    fn insert_at(&mut self, path: &Path, slot: usize, score: f64, id: u32) {
         for &(n, c) in path.steps.iter().take(self.height) {
             self.inners.get_mut(n).counts[c] += 1;
         }
@@ -548,7 +588,7 @@ impl Tree {
         }
         let (sep, right_len) = ((right.scores[0], right.ids[0]), right.len);
         *self.leaves.get_mut(r) = right;
-        self.add_child(&path, self.height, sep, r, right_len, left_len);
+        self.add_child(path, self.height, sep, r, right_len, left_len);
     }
 
     /// After a split at level `h` (the leaves are level `height`), adds the new right sibling
@@ -615,6 +655,15 @@ impl Tree {
     /// Removes the entry at `slot` of the path's leaf; returns its member number.
     fn remove(&mut self, path: &Path, slot: usize) -> u32 {
         self.remove_run(path, slot, 1).0[0]
+    }
+
+    /// [`Tree::remove`], also saying whether only the leaf's entries moved: no separator
+    /// changed and no node was rebalanced, so other paths found before stay valid.
+    fn remove_simple(&mut self, path: &Path, slot: usize) -> (u32, bool) {
+        // Decided before removing: a rebalance may lower the tree.
+        let left = self.leaves.get(path.leaf).len as usize - 1;
+        let simple = slot > 0 && (self.height == 0 || left >= MIN);
+        (self.remove(path, slot), simple)
     }
 
     /// Removes the `k` entries (at least 1) from `slot` of the path's leaf, all in that leaf;
@@ -1028,10 +1077,10 @@ impl BigZSet {
             score: cell.score,
             member: cell.member.as_slice(),
         };
-        let (path, slot) = self.tree.find(cells, &key);
+        let new = Key { score, ..key };
+        let [(path, slot), (to, to_slot)] = self.tree.find2(cells, &key, &new);
         let leaf = self.tree.leaves.get(path.leaf);
         debug_assert_eq!(leaf.ids[slot], x.0);
-        let new = Key { score, ..key };
         let len = leaf.len as usize;
         if slot > 0
             && slot + 1 < len
@@ -1048,9 +1097,20 @@ impl BigZSet {
             // separator): the order is kept.
             self.tree.leaves.get_mut(path.leaf).scores[slot] = score;
         } else {
-            self.tree.remove(&path, slot);
-            let member = cells.get(x.0).member.as_slice();
-            self.tree.insert(cells, score, x.0, member);
+            // Where it goes was found with it still in place: one slot less if it left the
+            // same leaf before that slot; found again if the removal changed more than a leaf.
+            let (_, simple) = self.tree.remove_simple(&path, slot);
+            if simple {
+                let at = if to.leaf == path.leaf && to_slot > slot {
+                    to_slot - 1
+                } else {
+                    to_slot
+                };
+                self.tree.insert_at(&to, at, score, x.0);
+            } else {
+                let member = cells.get(x.0).member.as_slice();
+                self.tree.insert(cells, score, x.0, member);
+            }
         }
         self.cells.get_mut(x.0).score = score;
     }
@@ -1472,6 +1532,39 @@ mod tests {
             }
             z.check();
         }
+    }
+
+    /// A move whose removal merges the last two leaves and lowers the tree: the new place,
+    /// found before the removal, must be found again (the property test's minimal case).
+    #[test]
+    fn move_that_lowers_the_tree() {
+        let mut z = BigZSet::new();
+        for (m, s) in [
+            (8, 0),
+            (0, 0),
+            (13, -6),
+            (16, 3),
+            (1, -6),
+            (2, 0),
+            (9, 0),
+            (3, 0),
+            (4, 0),
+            (36, 3),
+        ] {
+            z.set(format!("m{m:02}").as_bytes(), f64::from(s) / 2.0);
+        }
+        let zero = ScoreRange {
+            min: 0.0,
+            max: 0.0,
+            minex: false,
+            maxex: false,
+        };
+        assert_eq!(z.remove_range_by_score(&zero), 6);
+        assert_eq!(z.tree.height, 1);
+        z.set(b"m36", 3.5);
+        z.check();
+        assert_eq!(z.tree.height, 0);
+        assert_eq!(z.iter().last(), Some((&b"m36"[..], 3.5)));
     }
 
     #[test]
