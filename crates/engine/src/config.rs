@@ -725,16 +725,20 @@ fn canonical(param: &Param, value: &str, current: &str) -> std::result::Result<S
         Kind::Save => canonical_save(value),
         Kind::KeyspaceEvents => canonical_keyspace_events(value),
         Kind::OutputBufferLimit => canonical_output_limits(current, value),
-        Kind::Percentiles => {
-            let mut out = Vec::new();
-            for p in percentiles(value)? {
-                let text = format!("{p:.6}");
-                out.push(text.trim_end_matches('0').trim_end_matches('.').to_string());
-            }
-            Ok(out.join(" "))
-        }
+        Kind::Percentiles => Ok(percentiles(value)?
+            .into_iter()
+            .map(percentile_text)
+            .collect::<Vec<_>>()
+            .join(" ")),
         Kind::Str => Ok(value.to_string()),
     }
+}
+
+/// A percentile as Redis prints it in CONFIG GET and INFO latencystats: `%f` without trailing
+/// zeros (`50`, `99.9`).
+pub fn percentile_text(p: f64) -> String {
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The numbers of a `latency-tracking-info-percentiles` value (Redis's

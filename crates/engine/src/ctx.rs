@@ -336,13 +336,16 @@ impl<'a> DbView<'a> {
             Lookup::Missing => None,
         };
         if count {
-            match found {
-                Some(_) => self.hits += 1,
-                None => {
-                    self.misses += 1;
-                    owe(&mut self.notes, self.notify, KEY_MISS, "keymiss", db, key);
-                }
-            }
+            let (notes, notify) = (&mut self.notes, self.notify);
+            tally(
+                &mut self.hits,
+                &mut self.misses,
+                notes,
+                notify,
+                db,
+                key,
+                found.is_some(),
+            );
         }
         found
     }
@@ -352,20 +355,16 @@ impl<'a> DbView<'a> {
     /// and on a miss the `keymiss` event. A read-only command's lookups count already
     /// ([`DbView::count_reads`]).
     pub fn count_read(&mut self, key: &[u8], found: bool) {
-        if self.count_reads {
-            return;
-        }
-        if found {
-            self.hits += 1;
-        } else {
-            self.misses += 1;
-            owe(
-                &mut self.notes,
-                self.notify,
-                KEY_MISS,
-                "keymiss",
+        if !self.count_reads {
+            let (notes, notify) = (&mut self.notes, self.notify);
+            tally(
+                &mut self.hits,
+                &mut self.misses,
+                notes,
+                notify,
                 self.db,
                 key,
+                found,
             );
         }
     }
@@ -613,6 +612,26 @@ impl<'a> DbView<'a> {
     /// Direct access to a locked shard (for commands that walk a whole shard).
     pub fn shard(&mut self, db: usize, shard: usize) -> &mut Shard {
         self.shard_mut(db, shard)
+    }
+}
+
+/// Counts a read lookup of `key` in `db` as a keyspace hit or miss, owing the `keymiss` event
+/// on a miss. A free function over the view's fields, so a lookup can call it while it holds
+/// the entry it found.
+fn tally(
+    hits: &mut u64,
+    misses: &mut u64,
+    notes: &mut Vec<Note>,
+    notify: u32,
+    db: usize,
+    key: &[u8],
+    found: bool,
+) {
+    if found {
+        *hits += 1;
+    } else {
+        *misses += 1;
+        owe(notes, notify, KEY_MISS, "keymiss", db, key);
     }
 }
 

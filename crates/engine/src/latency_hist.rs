@@ -15,6 +15,7 @@
 //! this server's timings either way.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -141,24 +142,16 @@ impl LatencyHists {
         });
     }
 
-    /// Every command with recorded calls: its id and its counts per bucket, summed over threads.
-    pub fn snapshot(&self) -> Vec<(u32, Vec<u64>)> {
-        let mut out: Vec<(u32, Vec<u64>)> = Vec::new();
+    /// Every command with recorded calls, by id: its counts per bucket, summed over threads.
+    pub fn snapshot(&self) -> BTreeMap<u32, Vec<u64>> {
+        let mut out: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
         for (cmd, h) in self.all.lock().iter() {
-            let at = match out.iter().position(|(c, _)| c == cmd) {
-                Some(at) => at,
-                None => {
-                    out.push((*cmd, vec![0; BUCKETS]));
-                    out.len() - 1
-                }
-            };
-            if let Some((_, sum)) = out.get_mut(at) {
-                for (s, c) in sum.iter_mut().zip(h.counts.iter()) {
-                    *s += c.load(Ordering::Relaxed);
-                }
+            let sum = out.entry(*cmd).or_insert_with(|| vec![0; BUCKETS]);
+            for (s, c) in sum.iter_mut().zip(h.counts.iter()) {
+                *s += c.load(Ordering::Relaxed);
             }
         }
-        out.retain(|(_, counts)| counts.iter().any(|&c| c > 0));
+        out.retain(|_, counts| counts.iter().any(|&c| c > 0));
         out
     }
 
@@ -257,7 +250,7 @@ mod tests {
         h.record(3, 40);
         let snap = h.snapshot();
         assert_eq!(snap.len(), 2);
-        let counts = &snap.iter().find(|(c, _)| *c == 7).unwrap().1;
+        let counts = &snap[&7];
         assert_eq!(percentile(counts, 0.0), 0);
         assert_eq!(percentile(counts, 50.0), 3);
         assert_eq!(percentile(counts, 100.0), bucket_top(bucket(1000)));
@@ -278,8 +271,7 @@ mod tests {
             s.spawn(|| h.record(7, 1));
         });
         let snap = h.snapshot();
-        let counts = &snap.iter().find(|(c, _)| *c == 7).unwrap().1;
-        assert_eq!(counts.iter().sum::<u64>(), 11);
+        assert_eq!(snap[&7].iter().sum::<u64>(), 11);
         h.reset();
         assert!(h.snapshot().is_empty());
     }

@@ -978,19 +978,17 @@ fn info_commandstats(e: &Engine, out: &mut String) {
 /// percentiles of `latency-tracking-info-percentiles` (Redis's `%f` names, `%.3f` values).
 fn info_latencystats(e: &Engine, out: &mut String) {
     let percentiles = e.config.settings().latency_percentiles.clone();
-    let mut rows: Vec<(&str, Vec<u64>)> = e
-        .latency_hists
-        .snapshot()
-        .into_iter()
-        .map(|(id, counts)| (e.commands.name_of(id), counts))
+    let snap = e.latency_hists.snapshot();
+    let mut rows: Vec<(&str, &Vec<u64>)> = snap
+        .iter()
+        .map(|(&id, counts)| (e.commands.name_of(id), counts))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(b.0));
     for (name, counts) in rows {
         let _ = write!(out, "latency_percentiles_usec_{name}:");
         for (i, &p) in percentiles.iter().enumerate() {
-            let label = format!("{p:.6}");
-            let label = label.trim_end_matches('0').trim_end_matches('.');
-            let us = crate::latency_hist::percentile(&counts, p);
+            let label = crate::config::percentile_text(p);
+            let us = crate::latency_hist::percentile(counts, p);
             let sep = if i == 0 { "" } else { "," };
             let _ = write!(out, "{sep}p{label}={:.3}", us as f64);
         }
@@ -1261,36 +1259,29 @@ fn latency_reset(ctx: &mut Ctx<'_>) -> Result<()> {
 fn latency_histogram(ctx: &mut Ctx<'_>) -> Result<()> {
     let e = ctx.engine;
     let snap = e.latency_hists.snapshot();
-    let counts_of = |id: u32| snap.iter().find(|(c, _)| *c == id).map(|(_, v)| v);
     // Every command with calls, or the named ones (a container names its subcommands), in the
     // order named, repeats included, as Redis.
     let mut rows: Vec<(&str, &Vec<u64>)> = Vec::new();
-    if ctx.args.len() == 2 {
-        for c in all_commands_flat(&e.commands) {
-            if let Some(v) = counts_of(c.id) {
-                rows.push((&c.full_name, v));
-            }
+    let mut add = |c: &'_ Command| {
+        if let Some(v) = snap.get(&c.id) {
+            rows.push((e.commands.name_of(c.id), v));
         }
+    };
+    if ctx.args.len() == 2 {
+        all_commands_flat(&e.commands)
+            .into_iter()
+            .for_each(&mut add);
     } else {
         for i in 2..ctx.args.len() {
-            let name = ctx.arg_lossy(i).to_ascii_lowercase();
-            let (parent, sub) = match name.split_once('|') {
-                Some((p, s)) => (p, Some(s)),
-                None => (name.as_str(), None),
-            };
-            let Some(cmd) = e.commands.get(parent.as_bytes()) else {
+            let Some(cmd) = lookup_full_name(&e.commands, ctx.args[i]) else {
                 continue;
             };
-            let mut found: Vec<&crate::cmd::Command> = match sub {
-                Some(s) => cmd.sub(s.as_bytes()).into_iter().collect(),
-                None if cmd.subs.is_empty() => vec![cmd],
-                None => cmd.subs.values().collect(),
-            };
-            found.sort_by(|a, b| a.full_name.cmp(&b.full_name));
-            for c in found {
-                if let Some(v) = counts_of(c.id) {
-                    rows.push((&c.full_name, v));
-                }
+            if cmd.subs.is_empty() {
+                add(cmd);
+            } else {
+                let mut subs: Vec<&Command> = cmd.subs.values().collect();
+                subs.sort_by(|a, b| a.full_name.cmp(&b.full_name));
+                subs.into_iter().for_each(&mut add);
             }
         }
     }

@@ -232,7 +232,14 @@ impl DoubleBuf {
 
     /// `d` as Redis 7.0 replies it (see [`format_double`]).
     pub fn format(&mut self, d: f64) -> &[u8] {
+        self.format_g(d, 17)
+    }
+
+    /// C's `%.{precision}g` of `d` (`precision` from 1 to 17), with `inf`, `-inf` and `nan`
+    /// spelled as Redis does.
+    pub fn format_g(&mut self, d: f64, precision: usize) -> &[u8] {
         use std::fmt::Write;
+        let precision = precision.clamp(1, 17) as i32;
         self.len = 0;
         if d.is_infinite() {
             self.put(if d > 0.0 { b"inf" } else { b"-inf" });
@@ -240,16 +247,16 @@ impl DoubleBuf {
             self.put(b"nan");
         } else if d == 0.0 {
             self.put(if d.is_sign_negative() { b"-0" } else { b"0" });
-        } else if d.fract() == 0.0 && d.abs() < 9_007_199_254_740_992.0 {
-            // An integer below 2^53 has at most 16 digits: `%.17g` prints it as an integer.
+        } else if precision >= 16 && d.fract() == 0.0 && d.abs() < 9_007_199_254_740_992.0 {
+            // An integer below 2^53 has at most 16 digits: `%.16g` and `%.17g` print it as an
+            // integer.
             let mut b = itoa::Buffer::new();
             self.put(b.format(d as i64).as_bytes());
         } else {
-            // `%.17g`: scientific notation when the exponent is below -4 or at least 17,
+            // Scientific notation when the exponent is below -4 or at least the precision,
             // trailing zeros removed.
-            const PRECISION: i32 = 17;
             let mut sci = DoubleBuf::new();
-            let _ = write!(sci, "{:.*e}", PRECISION as usize - 1, d);
+            let _ = write!(sci, "{:.*e}", precision as usize - 1, d);
             let text = &sci.buf[..sci.len];
             let Some(e) = text.iter().position(|&c| c == b'e') else {
                 self.put(text);
@@ -259,7 +266,7 @@ impl DoubleBuf {
                 .ok()
                 .and_then(|x| x.parse().ok())
                 .unwrap_or(0);
-            if !(-4..PRECISION).contains(&exp) {
+            if !(-4..precision).contains(&exp) {
                 self.put(strip_zeros(&text[..e]));
                 self.put(if exp < 0 { b"e-" } else { b"e+" });
                 if exp.abs() < 10 {
@@ -268,7 +275,7 @@ impl DoubleBuf {
                 let mut b = itoa::Buffer::new();
                 self.put(b.format(exp.abs()).as_bytes());
             } else {
-                let decimals = (PRECISION - 1 - exp).max(0) as usize;
+                let decimals = (precision - 1 - exp).max(0) as usize;
                 let mut fixed = DoubleBuf::new();
                 let _ = write!(fixed, "{:.*}", decimals, d);
                 self.put(strip_zeros(&fixed.buf[..fixed.len]));
@@ -299,13 +306,18 @@ mod tests {
 
     /// C's `snprintf("%.17g")`, the reference.
     fn printf_g17(d: f64) -> String {
+        printf_g(d, c"%.17g")
+    }
+
+    /// C's `snprintf` of `d` with `fmt`, one `%g` conversion.
+    fn printf_g(d: f64, fmt: &std::ffi::CStr) -> String {
         extern "C" {
             fn snprintf(buf: *mut u8, n: usize, fmt: *const u8, ...) -> i32;
         }
         let mut buf = [0u8; 64];
         // SAFETY: the buffer's size is passed, the format is NUL-terminated and takes one
         // double.
-        let n = unsafe { snprintf(buf.as_mut_ptr(), buf.len(), c"%.17g".as_ptr().cast(), d) };
+        let n = unsafe { snprintf(buf.as_mut_ptr(), buf.len(), fmt.as_ptr().cast(), d) };
         String::from_utf8_lossy(&buf[..n as usize]).into_owned()
     }
 
@@ -337,6 +349,12 @@ mod tests {
         }
         for d in cases.into_iter().filter(|d| d.is_finite() && *d != 0.0) {
             assert_eq!(format_double(d), printf_g17(d), "{d:e}");
+            let g14 = DoubleBuf::new().format_g(d, 14).to_vec();
+            assert_eq!(
+                String::from_utf8_lossy(&g14),
+                printf_g(d, c"%.14g"),
+                "{d:e}"
+            );
         }
     }
 

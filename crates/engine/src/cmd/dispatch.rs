@@ -82,8 +82,8 @@ impl Engine {
     }
 
     /// The table-driven checks, in Redis's order: the command exists (and its subcommand),
-    /// arity, protected commands, authentication. Returns the command to run (the subcommand for a container) or
-    /// the rejection to reply.
+    /// arity, protected commands, authentication. Returns the command to run (the subcommand
+    /// for a container) or the rejection to reply.
     fn check(&self, sess: &Session, args: &[&[u8]], name: &[u8]) -> Result<&Command, Error> {
         let Some(mut cmd) = self.commands.get(name) else {
             return Err(unknown_command(args));
@@ -235,9 +235,9 @@ impl Engine {
         action
     }
 
-    /// What every command's view takes from the configuration: `default-ttl`, the keyspace event classes, and under an LFU
-    /// policy the counter that replaces the LRU clock (new keys start at the initial count,
-    /// reads bump it; see evict.rs). A view made for CLIENT NO-TOUCH (`lru` None) stays so.
+    /// What every command's view takes from the configuration: `default-ttl`, the keyspace
+    /// event classes, and under an LFU policy the counter that replaces the LRU clock (new keys
+    /// start at the initial count, reads bump it; see evict.rs). A view made for CLIENT NO-TOUCH (`lru` None) stays so.
     pub(crate) fn apply_view_settings(&self, view: &mut DbView<'_>) {
         view.default_ttl_ms = self.config.default_ttl_ms();
         view.notify = self.config.keyspace_events();

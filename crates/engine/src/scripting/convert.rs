@@ -44,37 +44,12 @@ pub(crate) fn fmt_17g(d: f64) -> String {
     flint_protocol::format_double(d)
 }
 
-/// C's `%.{precision}g` for a finite double (inf/nan spelled as glibc does).
+/// C's `%.{precision}g` (inf/nan spelled as glibc does).
 pub(crate) fn fmt_g(d: f64, precision: usize) -> String {
     if d.is_nan() {
         return if d.is_sign_negative() { "-nan" } else { "nan" }.into();
     }
-    if d.is_infinite() {
-        return if d > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let precision = precision.max(1);
-    let sci = format!("{:.*e}", precision - 1, d);
-    let Some((mantissa, exp)) = sci.split_once('e') else {
-        return sci;
-    };
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let strip = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if exp < -4 || exp >= precision as i32 {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", strip(mantissa), exp.abs())
-    } else {
-        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
-        strip(&format!("{:.*}", decimals, d))
-    }
+    String::from_utf8_lossy(flint_protocol::DoubleBuf::new().format_g(d, precision)).into_owned()
 }
 
 /// Writes a double reply as Redis's addReplyDouble.

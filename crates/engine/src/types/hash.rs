@@ -106,21 +106,12 @@ pub static COMMANDS: &[CommandDef] = &[
 // The big form.
 
 /// One field of a [`BigHash`]: the field and its value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HashItem {
     /// The field.
     pub field: SmallBytes,
     /// Its value.
     pub value: SmallBytes,
-}
-
-impl Default for HashItem {
-    fn default() -> Self {
-        HashItem {
-            field: SmallBytes::new(b""),
-            value: SmallBytes::new(b""),
-        }
-    }
 }
 
 impl SegItem for HashItem {

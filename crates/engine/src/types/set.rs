@@ -340,14 +340,8 @@ impl IntSet {
 // BigSet.
 
 /// One member of a [`BigSet`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Member(SmallBytes);
-
-impl Default for Member {
-    fn default() -> Self {
-        Member(SmallBytes::new(b""))
-    }
-}
 
 impl SegItem for Member {
     #[inline]

@@ -1303,12 +1303,16 @@ pub fn pop_first(
                 }
             }
             Value::ZSet(z) => {
-                for _ in 0..n {
-                    let Some(x) = (if max { z.last() } else { z.first() }) else {
-                        break;
-                    };
+                // The `n` from one end, then one removal of their ranks (a leaf's run at a
+                // time), as the listpack does above.
+                let mut at = if max { z.last() } else { z.first() };
+                while let Some(x) = at.filter(|_| items.len() < n) {
                     items.push((z.member_at(x).to_vec(), z.score_at(x)));
-                    z.remove_node(z.id_at(x));
+                    at = if max { z.prev(x) } else { z.next(x) };
+                }
+                if n > 0 {
+                    let start = if max { len_before - n } else { 0 };
+                    z.remove_range_by_rank(start, start + n - 1);
                 }
             }
             _ => {}
@@ -1681,7 +1685,7 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, l: i64, withscores: bool) -> Result<()> 
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
 //
-// A listpack replies everything at once with cursor 0; a [`BigZSet`] scans its map (cursors are
+// A listpack replies everything at once with cursor 0; a BigZSet scans its map (cursors are
 // hash values, see `SegTable::scan_by`).
 fn zscan(ctx: &mut Ctx<'_>) -> Result<()> {
     let args = ctx.args;

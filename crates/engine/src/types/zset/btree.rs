@@ -88,19 +88,10 @@ fn prefetch_lines<T>(p: &T, lines: usize) {
 }
 
 /// A member and its score.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Cell {
     member: SmallBytes,
     score: f64,
-}
-
-impl Default for Cell {
-    fn default() -> Self {
-        Cell {
-            member: SmallBytes::new(&[]),
-            score: 0.0,
-        }
-    }
 }
 
 type Cells = Pool<Cell, 12>;
@@ -125,6 +116,28 @@ impl Default for Leaf {
             prev: NONE,
             next: NONE,
         }
+    }
+}
+
+impl Leaf {
+    /// Puts the entry `(score, id)` at `slot`, moving the ones from there up (the leaf has
+    /// room).
+    #[inline]
+    fn put(&mut self, slot: usize, score: f64, id: u32) {
+        let n = self.len as usize;
+        self.scores.copy_within(slot..n, slot + 1);
+        self.ids.copy_within(slot..n, slot + 1);
+        self.scores[slot] = score;
+        self.ids[slot] = id;
+        self.len += 1;
+    }
+
+    /// The slot of the first entry not before `k`: where `k` is, or would go.
+    #[inline(always)]
+    fn slot_for(&self, cells: &Cells, k: &Key<'_>) -> usize {
+        partition(&self.scores, &self.ids, 0, self.len as usize, &|s, id| {
+            before(cells, s, id, k, false)
+        })
     }
 }
 
@@ -153,6 +166,14 @@ impl Default for Inner {
 }
 
 impl Inner {
+    /// The child whose subtree holds `k`, or would: the last whose separator is not after it.
+    #[inline(always)]
+    fn child_for(&self, cells: &Cells, k: &Key<'_>) -> usize {
+        partition(&self.scores, &self.ids, 1, self.len as usize, &|s, id| {
+            before(cells, s, id, k, true)
+        }) - 1
+    }
+
     /// Moves the entries `from` to start at `to` (separators, children and counts).
     #[inline]
     fn shift(&mut self, from: std::ops::Range<usize>, to: usize) {
@@ -394,19 +415,14 @@ impl Tree {
         for step in path.steps.iter_mut().take(self.height) {
             let n = self.inners.get(node);
             prefetch_lines(n, SCORE_LINES);
-            let c = partition(&n.scores, &n.ids, 1, n.len as usize, &|s, id| {
-                before(cells, s, id, k, true)
-            }) - 1;
+            let c = n.child_for(cells, k);
             *step = (node, c);
             node = n.kids[c];
         }
         let leaf = self.leaves.get(node);
         prefetch_lines(leaf, SCORE_LINES);
-        let slot = partition(&leaf.scores, &leaf.ids, 0, leaf.len as usize, &|s, id| {
-            before(cells, s, id, k, false)
-        });
         path.leaf = node;
-        (path, slot)
+        (path, leaf.slot_for(cells, k))
     }
 
     /// The path to the entry of 0-based rank `rank` (< len), and its slot.
@@ -509,26 +525,20 @@ impl Tree {
         let keys = [a, b];
         for h in 0..self.height {
             let inner = [self.inners.get(nodes[0]), self.inners.get(nodes[1])];
+            // The second node's lines are requested while the first one is searched.
             prefetch_lines(inner[1], SCORE_LINES);
             for j in 0..2 {
-                let (n, k) = (inner[j], keys[j]);
-                let c = partition(&n.scores, &n.ids, 1, n.len as usize, &|s, id| {
-                    before(cells, s, id, k, true)
-                }) - 1;
+                let c = inner[j].child_for(cells, keys[j]);
                 paths[j].steps[h] = (nodes[j], c);
-                nodes[j] = n.kids[c];
+                nodes[j] = inner[j].kids[c];
             }
         }
         let leaf = [self.leaves.get(nodes[0]), self.leaves.get(nodes[1])];
         prefetch_lines(leaf[1], SCORE_LINES);
         let mut out = [(paths[0], 0), (paths[1], 0)];
         for j in 0..2 {
-            let (l, k) = (leaf[j], keys[j]);
-            let slot = partition(&l.scores, &l.ids, 0, l.len as usize, &|s, id| {
-                before(cells, s, id, k, false)
-            });
             out[j].0.leaf = nodes[j];
-            out[j].1 = slot;
+            out[j].1 = leaf[j].slot_for(cells, keys[j]);
         }
         out
     }
@@ -541,13 +551,8 @@ impl Tree {
         self.len += 1;
         let leaf = path.leaf;
         let l = self.leaves.get_mut(leaf);
-        let len = l.len as usize;
-        if len < B {
-            l.scores.copy_within(slot..len, slot + 1);
-            l.ids.copy_within(slot..len, slot + 1);
-            l.scores[slot] = score;
-            l.ids[slot] = id;
-            l.len += 1;
+        if (l.len as usize) < B {
+            l.put(slot, score, id);
             return;
         }
         // Split. Past the end of the last leaf (growing scores), the new leaf takes only the
@@ -569,17 +574,11 @@ impl Tree {
         let r = self.leaves.alloc();
         let l = self.leaves.get_mut(leaf);
         l.next = r;
-        let (target, at) = if slot <= keep && keep < B {
-            (&mut *l, slot)
+        if slot <= keep && keep < B {
+            l.put(slot, score, id);
         } else {
-            (&mut right, slot - keep)
-        };
-        let n = target.len as usize;
-        target.scores.copy_within(at..n, at + 1);
-        target.ids.copy_within(at..n, at + 1);
-        target.scores[at] = score;
-        target.ids[at] = id;
-        target.len += 1;
+            right.put(slot - keep, score, id);
+        }
         let left_len = l.len;
         if right.next != NONE {
             self.leaves.get_mut(right.next).prev = r;
