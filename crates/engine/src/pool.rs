@@ -26,14 +26,22 @@ impl<T: Default, const SHIFT: u32> Pool<T, SHIFT> {
         }
     }
 
+    /// Number `i`'s chunk and slot in it.
+    #[inline]
+    fn locate(i: u32) -> (usize, usize) {
+        ((i >> SHIFT) as usize, i as usize & ((1 << SHIFT) - 1))
+    }
+
     #[inline]
     pub(crate) fn get(&self, i: u32) -> &T {
-        &self.chunks[(i >> SHIFT) as usize][i as usize & ((1 << SHIFT) - 1)]
+        let (c, s) = Self::locate(i);
+        &self.chunks[c][s]
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, i: u32) -> &mut T {
-        &mut self.chunks[(i >> SHIFT) as usize][i as usize & ((1 << SHIFT) - 1)]
+        let (c, s) = Self::locate(i);
+        &mut self.chunks[c][s]
     }
 
     /// A number whose node is default.
@@ -42,7 +50,7 @@ impl<T: Default, const SHIFT: u32> Pool<T, SHIFT> {
             return i;
         }
         let i = self.used;
-        let (c, s) = ((i >> SHIFT) as usize, i as usize & ((1 << SHIFT) - 1));
+        let (c, s) = Self::locate(i);
         if c >= self.chunks.len() {
             let n = if c == 0 {
                 4.min(1 << SHIFT)
